@@ -1,0 +1,30 @@
+# `make run` and `make test` do all the set-up a fresh clone needs.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8080
+
+.PHONY: install run test test-embedded clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: setup.cfg setup.py pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+# Serves the embedded default (SQLite in instance/, in-process stores) and prints the demo
+# user's API key (a new one at every start: only a hash of it is stored).
+run: install
+	$(BIN)/octeth-domains db upgrade
+	@$(BIN)/octeth-domains demo | tail -n 1 | $(BIN)/python -c 'import json, sys; d = json.load(sys.stdin); print("Demo user %s, password %s" % (d["Username"], d["Password"])); print("APIKey=" + d["APIKey"]); print("Try: curl \"http://$(HOST):$(PORT)/api/v1/user.senderdomains?APIKey=" + d["APIKey"] + "\"")'
+	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 1 --threads 8 --access-logfile - wsgi:app
+
+# The whole suite: every API test runs on MariaDB + Redis and again on the embedded default.
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) instance *.egg-info

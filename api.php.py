@@ -1,0 +1,42 @@
+#!/usr/bin/env python3
+"""The command-line twin of /api.php (SPEC §1).
+
+    python api.php.py Command=user.senderdomain.list APIKey=... [ResponseFormat=XML]
+
+Runs one command in-process through the same dispatcher as the HTTP doors and prints exactly the
+body they would send. Exit status: 0 success, 1 an error envelope, 2 a usage error.
+"""
+import sys
+
+
+def main(argv: list[str]) -> int:
+    pairs = []
+    for arg in argv:
+        name, sep, value = arg.partition("=")
+        if not sep or not name:
+            print(f"usage: {sys.argv[0]} Command=<command> [Name=value ...]", file=sys.stderr)
+            return 2
+        pairs.append((name, value))
+    if not pairs:
+        print(f"usage: {sys.argv[0]} Command=<command> [Name=value ...]", file=sys.stderr)
+        return 2
+
+    from flask import g
+    from werkzeug.datastructures import MultiDict
+
+    from octeth_domains import create_app
+    from octeth_domains.api.doors import dispatch
+
+    app = create_app()
+    with app.test_request_context(
+        "/api.php", method="POST", data=MultiDict(pairs), environ_base={"REMOTE_ADDR": "127.0.0.1"}
+    ):
+        response = dispatch(None)
+        failed = "error_code" in g
+    body = response.get_data()
+    sys.stdout.buffer.write(body + (b"" if body.endswith(b"\n") else b"\n"))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

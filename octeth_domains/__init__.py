@@ -1,0 +1,64 @@
+"""octeth-domains: the sender-domain API of the Octeth email platform."""
+from __future__ import annotations
+
+import logging
+import os
+from typing import Mapping
+
+from flask import Flask
+from werkzeug.exceptions import HTTPException
+
+from . import config, db, hooks
+
+
+def create_app(env: Mapping[str, str] | None = None) -> Flask:
+    """Build the app from ``env`` (default: the process environment), as SPEC §8 describes."""
+    env = os.environ if env is None else env
+    app = Flask(
+        __name__,
+        instance_path=env.get("OCTETH_INSTANCE_PATH") or None,
+        instance_relative_config=True,
+    )
+    os.makedirs(app.instance_path, exist_ok=True)  # home of the SQLite file and generated secret
+    app.config.update(config.from_environment(app.instance_path, env))
+    app.config["SECRET_KEY"] = app.config["OCTETH_SECRET_KEY"]
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    db.init_app(app)
+    app.extensions["octeth_redis"] = _redis_client(app.config["OCTETH_REDIS_URL"])
+
+    from .api import doors, envelope, limits
+    from . import cli, commands  # noqa: F401  (importing commands registers them)
+
+    limits.init_app(app)
+    app.register_blueprint(doors.bp)
+    cli.register(app)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):  # outside the doors: unknown paths, oversized bodies
+        code = envelope.UNKNOWN_COMMAND if error.code == 404 else envelope.BAD_REQUEST
+        return envelope.render_error(envelope.APIError(code, error.name, error.code or 400))
+
+    hooks.load_plugins(app)
+    return app
+
+
+def redis_options() -> dict:
+    """Client options for every Redis connection of the service.
+
+    A Redis that stops answering must degrade a request (no cache, limits per process), not hang
+    it: short timeouts, and one retry instead of redis-py's default of several with backoff.
+    """
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    return {"socket_timeout": 0.5, "socket_connect_timeout": 0.5, "retry": Retry(NoBackoff(), 1)}
+
+
+def _redis_client(url: str | None):
+    if not url:
+        return None
+    import redis
+
+    return redis.Redis.from_url(url, **redis_options())

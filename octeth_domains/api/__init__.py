@@ -1,0 +1,1 @@
+"""The HTTP side: doors, parameters, authentication, rate limit, registry and envelopes."""

@@ -1,0 +1,80 @@
+"""The two doors into the registry: ``/api.php`` (the command is a parameter) and
+``/api/v1/<name>`` (the method and path name it). Both end in :func:`run`, the one path every
+command takes: parameters, caller, rate limit, permission, schema, handler."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, Response, g, request
+
+from ..db import DatabaseUnavailable, get_db
+from . import limits
+from .auth import authenticate, require_permission
+from .envelope import APIError, authentication_failed, bad_request, internal_error, render, render_error, unavailable
+from .params import Params, collect
+from .registry import Command, registry
+
+log = logging.getLogger(__name__)
+bp = Blueprint("api", __name__)
+
+ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+
+
+def run(entry: Command, params: Params) -> dict[str, Any]:
+    """Run ``entry`` for the current request; return its success body or raise APIError."""
+    caller = None
+    refused = None
+    if entry.authenticated:
+        try:
+            caller = authenticate(request, params, get_db())
+        except APIError as error:
+            refused = error  # counted against the address below before it is answered
+    g.caller = caller
+    limits.check()
+    if refused is not None:
+        raise refused
+    if entry.authenticated:
+        if caller is None:
+            raise authentication_failed()
+        require_permission(caller.user, entry.permission)
+    args = entry.load(params)
+    return entry.handler(args, caller)
+
+
+def dispatch(rest_path: str | None) -> Response:
+    """Answer the current request on the legacy door (``rest_path`` None) or the REST door."""
+    fmt = "JSON"
+    try:
+        if rest_path is None:
+            if request.method not in ("GET", "POST"):
+                raise bad_request(f"Method {request.method} is not supported for this path")
+            params = collect(request, None, rest=False)
+            entry = registry.by_name(params.get("Command"))
+        else:
+            entry = registry.by_route(request.method, rest_path)
+            params = collect(request, entry.name, rest=True)
+        if params.get("ResponseFormat") == "XML":
+            fmt = "XML"
+        g.command = entry.name
+        return render(run(entry, params), fmt)
+    except APIError as error:
+        failure = error
+    except DatabaseUnavailable as error:
+        log.warning("database unavailable: %s", error)
+        failure = unavailable()
+    except Exception:
+        log.exception("unhandled error in %s", g.get("command", "dispatch"))
+        failure = internal_error()
+    g.error_code = failure.code  # for the log line and for api.php.py's exit status
+    return render_error(failure, fmt)
+
+
+@bp.route("/api.php", methods=ALL_METHODS)
+def legacy_door() -> Response:
+    return dispatch(None)
+
+
+@bp.route("/api/v1/<path:name>", methods=ALL_METHODS)
+def rest_door(name: str) -> Response:
+    return dispatch(name)

@@ -1,0 +1,141 @@
+"""Response bodies: the seeds' JSON, the legacy XML, and the one error envelope (SPEC §4).
+
+Errors travel as :class:`APIError`, raised anywhere and turned into a body here and only here,
+so that no handler ever shapes an error itself and nothing but the code and message reaches
+the client.
+"""
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+from xml.sax.saxutils import quoteattr
+
+from flask import Response
+
+
+class APIError(Exception):
+    """A failure the client is told about: ``(code, message, http_status)``."""
+
+    def __init__(self, code: int, message: str, status: int = 200, headers: dict | None = None):
+        super().__init__(code, message)
+        self.code = code
+        self.message = message
+        self.status = status
+        self.headers = headers or {}
+
+    @property
+    def always_json(self) -> bool:
+        # The request could not be read, so we cannot trust it to have asked for XML.
+        return self.code in (INVALID_JSON, BAD_REQUEST)
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "Success": False,
+            "ErrorCode": self.code,
+            "ErrorText": self.message,
+            "Errors": [{"Code": self.code, "Message": self.message}],
+        }
+
+
+# Hard failures: the request never reached a working handler.
+INVALID_JSON = 100000
+BAD_REQUEST = 100001
+UNKNOWN_COMMAND = 100003
+UNAVAILABLE = 100004
+INTERNAL = 100005
+
+
+def invalid_json() -> APIError:
+    return APIError(INVALID_JSON, "Request body is not valid JSON", 400)
+
+
+def bad_request(message: str) -> APIError:
+    return APIError(BAD_REQUEST, message, 400)
+
+
+def unknown_command(name: str | None) -> APIError:
+    if not name:
+        return APIError(UNKNOWN_COMMAND, "Missing command", 400)
+    return APIError(UNKNOWN_COMMAND, "Unknown command", 400)
+
+
+def unavailable() -> APIError:
+    return APIError(
+        UNAVAILABLE, "A required component is unavailable, try again later", 503, {"Retry-After": "30"}
+    )
+
+
+def internal_error() -> APIError:
+    return APIError(INTERNAL, "An unexpected error occurred", 500)
+
+
+def authentication_failed() -> APIError:
+    return APIError(0, "Authentication failed")
+
+
+def rate_limited(retry_after: int) -> APIError:
+    return APIError(
+        429, "Rate limit exceeded, try again later", 429, {"Retry-After": str(max(1, retry_after))}
+    )
+
+
+def render(body: dict[str, Any], fmt: str = "JSON", status: int = 200, headers: dict | None = None) -> Response:
+    """A response with ``body`` as JSON, or as the legacy XML when ``fmt == "XML"``."""
+    if fmt == "XML":
+        text = to_xml(body)
+        mimetype = "text/xml"
+    else:
+        text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+        mimetype = "application/json"
+    response = Response(text, status=status, mimetype=mimetype)
+    response.headers.update(headers or {})
+    return response
+
+
+def render_error(error: APIError, fmt: str = "JSON") -> Response:
+    return render(error.body(), "JSON" if error.always_json else fmt, error.status, error.headers)
+
+
+_XML_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9._-]*\Z")
+
+
+def _cdata(text: str) -> str:
+    # "]]>" cannot appear inside a CDATA section; split it across two.
+    return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
+
+
+def _xml_value(value: Any, out: list[str]) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _xml_element(str(key), item, out)
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            _xml_element(f"node_{index}", item, out)
+    elif value is None:
+        return
+    elif isinstance(value, bool):
+        out.append(_cdata("true" if value else "false"))
+    else:
+        out.append(_cdata(str(value)))
+
+
+def _xml_element(key: str, value: Any, out: list[str]) -> None:
+    # Host names such as "1mail.example.com" are keys too, and not every key is an XML name:
+    # those become <node key="…"> so that the document still parses.
+    if _XML_NAME.match(key) and not key.lower().startswith("xml"):
+        out.append(f"<{key}>")
+        _xml_value(value, out)
+        out.append(f"</{key}>")
+    else:
+        out.append(f"<node key={quoteattr(key)}>")
+        _xml_value(value, out)
+        out.append("</node>")
+
+
+def to_xml(body: dict[str, Any]) -> str:
+    """The legacy XML form: a ``<response>`` root, scalars in CDATA, lists as ``<node_N>``."""
+    out = ['<?xml version="1.0" encoding="utf-8"?>\n<response>']
+    _xml_value(body, out)
+    out.append("</response>\n")
+    return "".join(out)

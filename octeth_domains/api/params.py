@@ -1,0 +1,178 @@
+"""Collecting and reading request parameters (SPEC §2).
+
+A request's parameters become one case-insensitive mapping. Which parts of the request feed it
+depends on the method; a name that arrives twice with different values is refused (100001), since
+letting one silently win is how parameters get smuggled past a proxy or a log.
+"""
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Iterable, Iterator, Mapping
+
+from flask import Request
+from marshmallow import ValidationError, fields
+
+from .envelope import bad_request, invalid_json
+
+# Commands that also read a JSON body on GET and DELETE: the seed's dns.* examples send one.
+BODY_ON_GET = frozenset({"dns.provider", "dns.authorize", "dns.set"})
+
+
+class Params(Mapping[str, Any]):
+    """Parameters by case-folded name; ``params["APIKey"] is params["apikey"]``."""
+
+    def __init__(self) -> None:
+        self._values: dict[str, Any] = {}
+        self._names: dict[str, str] = {}
+
+    def add(self, name: str, value: Any) -> None:
+        key = name.casefold()
+        if key in self._values and _comparable(self._values[key]) != _comparable(value):
+            raise bad_request(f"Parameter {name} was given more than once with different values")
+        self._values[key] = value
+        self._names.setdefault(key, name)
+
+    def update_from(self, items: Iterable[tuple[str, Any]], skip: frozenset[str] = frozenset()) -> None:
+        for name, value in items:
+            if name.casefold() not in skip:
+                self.add(name, value)
+
+    def __getitem__(self, name: str) -> Any:
+        return self._values[name.casefold()]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.casefold() in self._values
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names[key] for key in self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def without(self, *names: str) -> "Params":
+        """A copy lacking ``names``: the credential, once it has been used."""
+        copy = Params()
+        drop = {name.casefold() for name in names}
+        for key, value in self._values.items():
+            if key not in drop:
+                copy._values[key] = value
+                copy._names[key] = self._names[key]
+        return copy
+
+
+def _comparable(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
+def read_json_body(request: Request) -> dict[str, Any] | None:
+    """The JSON object in the body, None if the body is not JSON or is empty; 100000 if broken."""
+    if not request.is_json:
+        return None
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        return None
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise invalid_json() from None
+    if not isinstance(body, dict):
+        raise invalid_json()
+    return body
+
+
+def collect(request: Request, command: str | None, *, rest: bool) -> Params:
+    """Gather the parameters that ``request``'s method allows (SPEC §2).
+
+    ``command`` is the command when the door already knows it (the REST door) and None on the
+    legacy door, where the ``Command`` parameter names it. The REST door ignores ``Command``.
+    """
+    skip = frozenset({"command"}) if rest else frozenset()
+    params = Params()
+    method = request.method
+    if method == "PATCH":
+        body = read_json_body(request)
+        params.update_from((body or {}).items(), skip)
+        return params
+    params.update_from(request.args.items(multi=True), skip)
+    if method == "POST":
+        body = read_json_body(request)
+        if body is not None:
+            params.update_from(body.items(), skip)
+        else:
+            params.update_from(request.form.items(multi=True), skip)
+    elif method in ("GET", "DELETE"):
+        body = read_json_body(request)
+        if body is not None:
+            name = command or params.get("Command") or _get_ci(body, "Command")
+            if isinstance(name, str) and name.casefold() in BODY_ON_GET:
+                params.update_from(body.items(), skip)
+    return params
+
+
+def _get_ci(mapping: Mapping[str, Any], name: str) -> Any:
+    folded = name.casefold()
+    return next((value for key, value in mapping.items() if key.casefold() == folded), None)
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def parse_bool(value: Any) -> bool:
+    """JSON booleans, 1/0, and true/false/yes/no/on/off in any case; ValueError for the rest."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+def parse_id(value: Any) -> int | None:
+    """A JSON integer or a string of digits; anything else is an id that exists nowhere (None).
+
+    ``"1 OR 1=1"``, ``"12abc"``, ``-1`` and ``1e3`` are never coerced into a number.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value >= 0 else None
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,18}", value):
+        return int(value)
+    return None
+
+
+class Boolean(fields.Field):
+    """A boolean parameter read by :func:`parse_bool`."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        try:
+            return parse_bool(value)
+        except ValueError:
+            raise ValidationError("Not a boolean.") from None
+
+
+class Identifier(fields.Field):
+    """An id parameter read by :func:`parse_id`; an unreadable id loads as None (not found)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int | None:
+        return parse_id(value)
+
+
+class Text(fields.Field):
+    """A string parameter; numbers sent in JSON are taken as their text."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise ValidationError("Not a string.")
+        return str(value)

@@ -1,0 +1,123 @@
+"""The command registry: every command declared once, found by either door.
+
+A handler is declared with its command name, its REST method and path, the permission it needs
+and the marshmallow schema of its parameters::
+
+    @command("user.senderdomain.get", rest=("GET", "user.senderdomain"), schema=GetSchema)
+    def get_sender_domain(args, user): ...
+
+``rest`` may be a list of routes where one command answers on several (the seed's dns.*
+examples send GET with a JSON body as well as POST). It receives the validated parameters and the authenticated user, runs inside Flask's request
+context, and returns the success body or raises :class:`~.envelope.APIError`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from marshmallow import EXCLUDE, Schema, ValidationError
+
+from .envelope import APIError, bad_request, unknown_command
+from .params import Params
+
+Route = tuple[str, str]  # (HTTP method, path below /api/v1/)
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+# Every command of the sender-domain API needs this permission (SPEC §3).
+DEFAULT_PERMISSION = "User.Update"
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    handler: Handler
+    rest: Route | list[Route] | None = None
+    permission: str | None = DEFAULT_PERMISSION
+    schema: type[Schema] | None = None
+    authenticated: bool = True
+    # Loaded once: a schema instance holds no per-request state.
+    _schema: Schema | None = field(default=None, compare=False, repr=False)
+
+    def load(self, params: Params) -> dict[str, Any]:
+        """Validate ``params`` with the schema; the first failing field, in declaration order,
+        becomes the command's own error code (``metadata={"missing": …, "invalid": …}``)."""
+        schema = self._schema
+        if schema is None:
+            return {}
+        data = {}
+        for name, schema_field in schema.fields.items():
+            key = schema_field.data_key or name
+            for spelling in (key, *schema_field.metadata.get("aliases", ())):
+                if spelling in params:
+                    value = params[spelling]
+                    # An empty required value is a missing one, as the PHP product's empty() saw it.
+                    if not (schema_field.required and value in ("", None)):
+                        data[key] = value
+                    break
+        try:
+            return schema.load(data, unknown=EXCLUDE)
+        except ValidationError as error:
+            messages = error.messages if isinstance(error.messages, dict) else {}
+            for name, schema_field in schema.fields.items():
+                key = schema_field.data_key or name
+                if key in messages:
+                    which = "invalid" if key in data else "missing"
+                    code, message, *status = schema_field.metadata[which]
+                    raise APIError(code, message, status[0] if status else 200) from None
+            raise
+
+
+class Registry:
+    def __init__(self) -> None:
+        self.commands: dict[str, Command] = {}
+        self.routes: dict[str, dict[str, Command]] = {}
+
+    def command(
+        self,
+        name: str,
+        *,
+        rest: Route | list[Route] | None = None,
+        permission: str | None = DEFAULT_PERMISSION,
+        schema: type[Schema] | None = None,
+        authenticated: bool = True,
+    ) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            key = name.casefold()
+            if key in self.commands:
+                raise RuntimeError(f"command {name} is declared twice")
+            entry = Command(
+                name, handler, rest, permission, schema, authenticated, schema() if schema else None
+            )
+            self.commands[key] = entry
+            for method, path in [rest] if isinstance(rest, tuple) else rest or []:
+                self.routes.setdefault(path.casefold(), {})[method.upper()] = entry
+            return handler
+
+        return register
+
+    def by_name(self, name: Any) -> Command:
+        """The command the legacy door's ``Command`` parameter names (100003 if none)."""
+        if not isinstance(name, str) or not name.strip():
+            raise unknown_command(None)
+        entry = self.commands.get(name.strip().casefold())
+        if entry is None:
+            raise unknown_command(name)
+        return entry
+
+    def by_route(self, method: str, path: str) -> Command:
+        """The command ``method /api/v1/<path>`` runs (SPEC §1): the table's entry, else the
+        command of that name with POST; 100001 for a method the path does not take."""
+        key = path.casefold()
+        methods = self.routes.get(key, {})
+        entry = methods.get(method)
+        if entry is None and method == "POST" and key in self.commands:
+            entry = self.commands[key]
+        if entry is not None:
+            return entry
+        if methods or key in self.commands:
+            raise bad_request(f"Method {method} is not supported for this path")
+        raise unknown_command(path)
+
+
+registry = Registry()
+command = registry.command

@@ -1,0 +1,97 @@
+"""The settings of SPEC §8, read from the environment once, at app creation."""
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from pathlib import Path
+from typing import Any, Mapping
+
+
+class ConfigError(Exception):
+    """A setting that cannot work; raised at start-up, never during a request."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, not {raw!r}") from None
+
+
+def parse_dns_servers(raw: str) -> list[tuple[str, int]] | None:
+    """``host[:port],…`` into pairs; ``[v6]:port`` for IPv6 with a port. Empty: the system resolver."""
+    servers = []
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        match = re.fullmatch(r"\[([^\]]+)\](?::(\d+))?|([^:]+)(?::(\d+))?|([0-9a-fA-F:]+)", item)
+        if not match:
+            raise ConfigError(f"OCTETH_DNS_SERVERS: cannot read {item!r}")
+        host = match.group(1) or match.group(3) or match.group(5)
+        port = match.group(2) or match.group(4) or "53"
+        servers.append((host, int(port)))
+    return servers or None
+
+
+def _secret_key(instance_path: Path, env: Mapping[str, str]) -> bytes:
+    # A generated key must outlive the process: ownership tokens are HMACs under it, and a new key
+    # would make every published TXT record stale.
+    if env.get("OCTETH_SECRET_KEY"):
+        return env["OCTETH_SECRET_KEY"].encode()
+    path = instance_path / "secret_key"
+    if not path.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    return path.read_text().strip().encode()
+
+
+def from_environment(instance_path: str, env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Return the app's ``OCTETH_*`` settings, with the defaults of SPEC §8 filled in."""
+    env = os.environ if env is None else env
+    instance = Path(instance_path)
+    prefix = env.get("OCTETH_TABLE_PREFIX", "oempro_")
+    if not re.fullmatch(r"[A-Za-z0-9_]{0,32}", prefix):
+        # The prefix is pasted into SQL; only identifier characters are safe there.
+        raise ConfigError("OCTETH_TABLE_PREFIX may hold only letters, digits and underscores")
+    database_url = env.get("OCTETH_DATABASE_URL") or f"sqlite:///{instance / 'octeth.sqlite'}"
+    return {
+        "OCTETH_DATABASE_URL": database_url,
+        "OCTETH_DATABASE_TIMEOUT": _float(env, "OCTETH_DATABASE_TIMEOUT", 2.0),
+        "OCTETH_DATABASE_POOL_SIZE": _int(env, "OCTETH_DATABASE_POOL_SIZE", 10),
+        "OCTETH_REDIS_URL": env.get("OCTETH_REDIS_URL") or None,
+        "OCTETH_REDIS_KEY_PREFIX": env.get("OCTETH_REDIS_KEY_PREFIX", "octeth"),
+        "OCTETH_DNS_SERVERS": parse_dns_servers(env.get("OCTETH_DNS_SERVERS", "")),
+        "OCTETH_DNS_TIMEOUT": _float(env, "OCTETH_DNS_TIMEOUT", 3.0),
+        "OCTETH_DNS_TEMPLATES": env.get("OCTETH_DNS_TEMPLATES") or None,
+        "OCTETH_DELIVERY_HOST": env.get("OCTETH_DELIVERY_HOST", "mailer.octeth.example."),
+        "EMAILCAMPAIGN_DNS_SUBDOMAIN": env.get("EMAILCAMPAIGN_DNS_SUBDOMAIN", "sl"),
+        "EMAILCAMPAIGN_DNS_TRACK_PREFIX": env.get("EMAILCAMPAIGN_DNS_TRACK_PREFIX", "track"),
+        "EMAILCAMPAIGN_DNS_TRACK_MERGE": env.get("EMAILCAMPAIGN_DNS_TRACK_MERGE", "-"),
+        "OCTETH_SECRET_KEY": _secret_key(instance, env),
+        "OCTETH_RATE_LIMIT": env.get("OCTETH_RATE_LIMIT", "100 per 60 seconds"),
+        "OCTETH_SESSION_IDLE_TIMEOUT": _int(env, "OCTETH_SESSION_IDLE_TIMEOUT", 24 * 3600),
+        "OCTETH_TABLE_PREFIX": prefix,
+        "OCTETH_CLOUDFLARE_API_URL": env.get(
+            "OCTETH_CLOUDFLARE_API_URL", "https://api.cloudflare.com/client/v4"
+        ),
+        "OCTETH_GODADDY_API_URL": env.get("OCTETH_GODADDY_API_URL", "https://api.godaddy.com"),
+        "OCTETH_NAMECHEAP_API_URL": env.get(
+            "OCTETH_NAMECHEAP_API_URL", "https://api.namecheap.com/xml.response"
+        ),
+        "OCTETH_NAMECHEAP_CLIENT_IP": env.get("OCTETH_NAMECHEAP_CLIENT_IP", ""),
+        "OCTETH_POWERDNS_API_URL": env.get("OCTETH_POWERDNS_API_URL") or None,
+    }

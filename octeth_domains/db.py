@@ -1,0 +1,278 @@
+"""The data layer: one small interface over PyMySQL (pooled) and sqlite3.
+
+SQL is written once, for both dialects, with ``?`` placeholders and ``{p}`` where the table prefix
+goes. Statements that differ between the dialects are chosen by the caller through ``dialect``.
+Every driver error that means "the database cannot be reached" comes out as
+:class:`DatabaseUnavailable`, which the doors answer with 100004 and ``Retry-After``.
+"""
+from __future__ import annotations
+
+import functools
+import re
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+from urllib.parse import parse_qs, unquote, urlparse
+
+import pymysql
+import pymysql.cursors
+from dbutils.pooled_db import PooledDB
+from flask import Flask, current_app, g
+
+SCHEMA_ROOT = Path(__file__).resolve().parent.parent / "sql"
+
+# PyMySQL error numbers that mean the server is gone, unreachable or refusing us, as opposed to
+# a mistake in a statement (those stay bugs and answer 100005).
+_MYSQL_UNAVAILABLE = {1040, 1044, 1045, 1049, 1053, 2002, 2003, 2005, 2006, 2013, 2055}
+_SQLITE_UNAVAILABLE = ("database is locked", "unable to open", "disk i/o error", "readonly")
+
+
+class DatabaseUnavailable(Exception):
+    """The database could not be reached; the request may succeed if retried later."""
+
+
+class DatabaseError(Exception):
+    """A statement failed for a reason other than availability, e.g. a unique key."""
+
+
+class IntegrityError(DatabaseError):
+    """A unique or foreign key refused the write."""
+
+
+@contextmanager
+def _translated_errors() -> Iterator[None]:
+    try:
+        yield
+    except pymysql.err.IntegrityError as exc:
+        raise IntegrityError(str(exc.args[1] if len(exc.args) > 1 else exc)) from exc
+    except (pymysql.err.OperationalError, pymysql.err.InterfaceError) as exc:
+        code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
+        if isinstance(exc, pymysql.err.InterfaceError) or code in _MYSQL_UNAVAILABLE:
+            raise DatabaseUnavailable(f"MySQL unavailable ({code})") from exc
+        raise DatabaseError(f"MySQL error {code}") from exc
+    except sqlite3.IntegrityError as exc:
+        raise IntegrityError(str(exc)) from exc
+    except sqlite3.OperationalError as exc:
+        if any(text in str(exc).lower() for text in _SQLITE_UNAVAILABLE):
+            raise DatabaseUnavailable(f"SQLite unavailable: {exc}") from exc
+        raise
+
+
+@functools.lru_cache(maxsize=512)
+def _prepare(sql: str, dialect: str, prefix: str) -> str:
+    sql = sql.replace("{p}", prefix)
+    if dialect == "mysql":
+        sql = sql.replace("%", "%%").replace("?", "%s")
+    return sql
+
+
+class Connection:
+    """One checked-out connection. Autocommit, except inside :meth:`transaction`."""
+
+    def __init__(self, database: "Database", raw: Any) -> None:
+        self.database = database
+        self.dialect = database.dialect
+        self._raw = raw
+        self._in_transaction = False
+
+    def _cursor(self) -> Any:
+        if self.dialect == "mysql":
+            return self._raw.cursor(pymysql.cursors.DictCursor)
+        return self._raw.cursor()
+
+    def _run(self, sql: str, args: Sequence[Any]) -> Any:
+        cursor = self._cursor()
+        with _translated_errors():
+            cursor.execute(_prepare(sql, self.dialect, self.database.prefix), tuple(args))
+        return cursor
+
+    def query(self, sql: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """All rows of a SELECT, each as a dict keyed by column name."""
+        cursor = self._run(sql, args)
+        with _translated_errors():
+            rows = cursor.fetchall()
+        if self.dialect == "sqlite":
+            return [dict(row) for row in rows]
+        return list(rows)
+
+    def one(self, sql: str, args: Sequence[Any] = ()) -> dict[str, Any] | None:
+        """The first row of a SELECT, or None."""
+        rows = self.query(sql, args)
+        return rows[0] if rows else None
+
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> tuple[int, int | None]:
+        """Run a write; return (rows affected, last inserted id)."""
+        cursor = self._run(sql, args)
+        return cursor.rowcount, cursor.lastrowid
+
+    def script(self, sql: str) -> None:
+        """Run the ``;``-separated statements of a schema file, one by one."""
+        for statement in split_statements(sql):
+            self.execute(statement)
+
+    @contextmanager
+    def transaction(self, lock: bool = False) -> Iterator["Connection"]:
+        """One atomic unit. ``lock=True`` takes SQLite's write lock at once (``BEGIN IMMEDIATE``)
+        so that a check-then-insert cannot interleave; on MySQL use ``SELECT … FOR UPDATE``."""
+        if self._in_transaction:
+            yield self
+            return
+        with _translated_errors():
+            if self.dialect == "mysql":
+                self._raw.begin()
+            else:
+                self._raw.execute("BEGIN IMMEDIATE" if lock else "BEGIN")
+        self._in_transaction = True
+        try:
+            yield self
+        except BaseException:
+            self._in_transaction = False
+            try:
+                self._raw.rollback()
+            except Exception:  # the original error matters more than a failed rollback
+                pass
+            raise
+        self._in_transaction = False
+        with _translated_errors():
+            self._raw.commit()
+
+    def close(self) -> None:
+        if self.dialect == "mysql":
+            try:
+                self._raw.close()  # back to the pool, rolled back
+            except Exception:
+                pass
+        elif self._raw.in_transaction:
+            self._raw.rollback()
+
+
+def split_statements(sql: str) -> list[str]:
+    """Split a schema file on semicolons that end a line; drop comments and blanks."""
+    lines = [line for line in sql.splitlines() if not line.strip().startswith("--")]
+    return [part.strip() for part in re.split(r";\s*$", "\n".join(lines), flags=re.M) if part.strip()]
+
+
+class Database:
+    """A database named by URL: ``mysql://user:pass@host:port/name`` or ``sqlite:///path``."""
+
+    def __init__(self, url: str, prefix: str = "oempro_", timeout: float = 2.0, pool_size: int = 10):
+        self.url = url
+        self.prefix = prefix
+        parsed = urlparse(url)
+        scheme = parsed.scheme.split("+")[0]
+        if scheme in ("mysql", "mariadb"):
+            self.dialect = "mysql"
+            options = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
+            self._pool = PooledDB(
+                creator=pymysql,
+                mincached=0,  # connect lazily: the app must start even while the database is down
+                maxcached=pool_size,
+                maxconnections=0,
+                blocking=False,
+                ping=1,
+                host=parsed.hostname or "127.0.0.1",
+                port=parsed.port or 3306,
+                user=unquote(parsed.username or "root"),
+                password=unquote(parsed.password or ""),
+                database=unquote(parsed.path.lstrip("/")) or None,
+                charset=options.get("charset", "utf8mb4"),
+                autocommit=True,
+                connect_timeout=max(1, int(timeout)),
+                read_timeout=30,
+                write_timeout=30,
+            )
+        elif scheme == "sqlite":
+            self.dialect = "sqlite"
+            # sqlite:///relative.db and sqlite:////absolute.db, as SQLAlchemy reads them.
+            self.path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else parsed.path
+            self._timeout = timeout
+            self._local = threading.local()
+        else:
+            raise ValueError("OCTETH_DATABASE_URL must start with mysql:// or sqlite:///")
+
+    def _sqlite_connection(self) -> sqlite3.Connection:
+        # One connection per thread, kept: opening SQLite is cheap but not free, and a connection
+        # may not cross threads.
+        raw = getattr(self._local, "raw", None)
+        if raw is None:
+            with _translated_errors():
+                raw = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None)
+                raw.row_factory = sqlite3.Row
+                raw.execute("PRAGMA journal_mode=WAL")
+                raw.execute("PRAGMA foreign_keys=ON")
+            self._local.raw = raw
+        return raw
+
+    def connect(self) -> Connection:
+        """Check out a connection; :meth:`Connection.close` gives it back."""
+        if self.dialect == "mysql":
+            with _translated_errors():
+                raw = self._pool.connection()
+            return Connection(self, raw)
+        return Connection(self, self._sqlite_connection())
+
+    @contextmanager
+    def session(self) -> Iterator[Connection]:
+        connection = self.connect()
+        try:
+            yield connection
+        finally:
+            connection.close()
+
+    def ping(self) -> None:
+        """Raise :class:`DatabaseUnavailable` unless a trivial query succeeds."""
+        with self.session() as connection:
+            connection.one("SELECT 1 AS ok")
+
+    def upgrade(self, schema_root: Path = SCHEMA_ROOT) -> list[str]:
+        """Apply, in file-name order, the schema files of this dialect not applied yet.
+
+        Each applied file is recorded in ``{p}schema_migrations``, so running it again is safe.
+        Returns the versions applied by this call.
+        """
+        applied = []
+        with self.session() as connection:
+            connection.execute(
+                "CREATE TABLE IF NOT EXISTS {p}schema_migrations ("
+                " Version VARCHAR(64) NOT NULL PRIMARY KEY, AppliedAt VARCHAR(19) NOT NULL)"
+            )
+            done = {row["Version"] for row in connection.query("SELECT Version FROM {p}schema_migrations")}
+            for path in sorted((schema_root / self.dialect).glob("*.sql")):
+                if path.stem in done:
+                    continue
+                connection.script(path.read_text())
+                connection.execute(
+                    "INSERT INTO {p}schema_migrations (Version, AppliedAt) VALUES (?, ?)",
+                    (path.stem, time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())),
+                )
+                applied.append(path.stem)
+        return applied
+
+
+def get_db() -> Connection:
+    """The request's connection, checked out on first use and given back at teardown."""
+    if "db" not in g:
+        g.db = current_app.extensions["octeth_db"].connect()
+    return g.db
+
+
+def _close_db(_exc: BaseException | None = None) -> None:
+    connection = g.pop("db", None)
+    if connection is not None:
+        connection.close()
+
+
+def init_app(app: Flask) -> Database:
+    config = app.config
+    database = Database(
+        config["OCTETH_DATABASE_URL"],
+        prefix=config["OCTETH_TABLE_PREFIX"],
+        timeout=config["OCTETH_DATABASE_TIMEOUT"],
+        pool_size=config["OCTETH_DATABASE_POOL_SIZE"],
+    )
+    app.extensions["octeth_db"] = database
+    app.teardown_appcontext(_close_db)
+    return database

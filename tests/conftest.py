@@ -1,0 +1,149 @@
+"""Fixtures that build real state: a throwaway MariaDB database and Redis key space per test
+session, or the embedded default (SQLite, in-process stores), for every API test.
+
+Every test that uses ``app`` or ``client`` runs twice, as ``[mariadb]`` and ``[embedded]``.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+from typing import Any, Callable, Iterator
+from urllib.parse import urlparse
+
+import pymysql
+import pytest
+import redis
+
+from octeth_domains import create_app
+from octeth_domains.db import Database
+from octeth_domains.models import users
+
+MYSQL_SERVER = os.environ.get("OCTETH_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306")
+REDIS_URL = os.environ.get("OCTETH_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+SECRET = "test-secret-key"
+TABLES = ("sessions", "sender_domains", "users", "user_groups")
+
+
+def _mysql_admin() -> pymysql.connections.Connection:
+    url = urlparse(MYSQL_SERVER)
+    return pymysql.connect(
+        host=url.hostname, port=url.port or 3306, user=url.username or "root",
+        password=url.password or "", autocommit=True,
+    )
+
+
+@pytest.fixture(scope="session")
+def mysql_url() -> Iterator[str]:
+    """A database of its own for this test session, schema applied, dropped at the end."""
+    name = f"octeth_test_{uuid.uuid4().hex[:12]}"
+    admin = _mysql_admin()
+    with admin.cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+    url = f"{MYSQL_SERVER}/{name}"
+    Database(url).upgrade()
+    yield url
+    with admin.cursor() as cursor:
+        cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
+    admin.close()
+
+
+@pytest.fixture(scope="session")
+def redis_client() -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(REDIS_URL)
+    client.ping()
+    yield client
+    client.close()
+
+
+@pytest.fixture(params=["mariadb", "embedded"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def make_env(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> Callable[..., dict[str, str]]:
+    """The environment of one app on the test's backend, plus ``overrides``."""
+    prefix = f"octeth-test-{uuid.uuid4().hex[:8]}"
+    if backend == "mariadb":
+        base = {
+            "OCTETH_DATABASE_URL": request.getfixturevalue("mysql_url"),
+            "OCTETH_REDIS_URL": REDIS_URL,
+        }
+        redis_client = request.getfixturevalue("redis_client")
+
+        def cleanup() -> None:
+            db = Database(base["OCTETH_DATABASE_URL"])
+            with db.session() as connection:
+                for table in TABLES:
+                    connection.execute(f"DELETE FROM {{p}}{table}")
+            keys = list(redis_client.scan_iter(f"*{prefix}*"))
+            if keys:
+                redis_client.delete(*keys)
+
+        request.addfinalizer(cleanup)
+    else:
+        base = {}
+    base.update(
+        OCTETH_INSTANCE_PATH=str(tmp_path / "instance"),
+        OCTETH_REDIS_KEY_PREFIX=prefix,
+        OCTETH_SECRET_KEY=SECRET,
+        OCTETH_DNS_SERVERS="127.0.0.1:1",
+        OCTETH_DNS_TIMEOUT="1",
+    )
+
+    def make(**overrides: str) -> dict[str, str]:
+        return {**base, **overrides}
+
+    return make
+
+
+@pytest.fixture
+def make_app(make_env: Callable[..., dict[str, str]]):
+    """Build an app on the test's backend with the schema applied."""
+
+    def make(**overrides: str):
+        app = create_app(make_env(**overrides))
+        app.config["TESTING"] = True
+        app.extensions["octeth_db"].upgrade()
+        return app
+
+    return make
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+class Accounts:
+    """Creates groups and users straight through the data layer, as the CLI does."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self._groups = 0
+
+    def group(self, permissions: str = "User.Update", **options: Any) -> str:
+        self._groups += 1
+        name = f"group{self._groups}"
+        with self.app.extensions["octeth_db"].session() as db:
+            users.create_group(db, name, users.parse_permissions(permissions), **options)
+        return name
+
+    def user(self, username: str | None = None, password: str = "secret-pw", group: str | None = None,
+             **group_options: Any) -> dict[str, Any]:
+        group = group or self.group(**group_options)
+        username = username or f"user-{uuid.uuid4().hex[:8]}"
+        with self.app.extensions["octeth_db"].session() as db:
+            user_id, api_key = users.create_user(db, username, password, users.group_id_by_name(db, group))
+        return {"UserID": user_id, "Username": username, "Password": password, "APIKey": api_key}
+
+
+@pytest.fixture
+def accounts(app) -> Accounts:
+    return Accounts(app)

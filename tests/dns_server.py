@@ -1,0 +1,359 @@
+"""A small authoritative DNS server for tests, built on dnslib.
+
+It listens on 127.0.0.1 on one free port for both UDP and TCP, so that
+dnspython's truncation fallback is exercised for real, and answers like an
+authoritative server: AA set, NXDOMAIN for names that do not exist in its
+zones, NOERROR with an empty answer for names that exist with other types,
+the zone's SOA in the authority section of negative answers, and REFUSED
+outside its zones.
+
+Usage::
+
+    with DNSServer() as server:
+        server.set_record("sl.example.com", "CNAME", "mailer.example.")
+        probe(records, servers=[server.address], timeout=1)
+        assert ("sl.example.com", "CNAME") in server.queries
+
+``silent`` makes it read and drop every query; ``delay`` adds seconds to
+every answer.
+"""
+
+from __future__ import annotations
+
+import socketserver
+import struct
+import threading
+import time
+from collections.abc import Iterable, Sequence
+
+from dnslib import CLASS, QTYPE, RCODE, RR, TXT, DNSHeader, DNSRecord, DNSLabel
+
+__all__ = ["DNSServer"]
+
+# RFC 1035's UDP limit, used when a query carries no EDNS payload size.
+_CLASSIC_UDP_SIZE = 512
+_MAX_CNAME_CHAIN = 8
+
+
+def _key(name: str) -> str:
+    return name.rstrip(".").lower() + "."
+
+
+def _make_rr(name: str, rtype: str, value: str | Sequence[str], ttl: int) -> RR:
+    if rtype == "TXT":
+        # A string is one TXT record; a sequence is one record of several
+        # segments. Long strings are split at 255 bytes as a zone file must.
+        parts = [value] if isinstance(value, str) else list(value)
+        segments = []
+
+        for part in parts:
+            data = part.encode()
+            segments.extend(data[i : i + 255] for i in range(0, max(len(data), 1), 255))
+
+        return RR(_key(name), QTYPE.TXT, CLASS.IN, ttl, TXT(segments))
+
+    if not isinstance(value, str):
+        raise TypeError(f"Only TXT values may be a sequence, not {rtype}.")
+
+    # Zone-file syntax covers every other type ("10 mx.example.com." for MX,
+    # the seven SOA fields, ...).
+    return RR.fromZone(f"{_key(name)} {ttl} IN {rtype} {value}")[0]
+
+
+class DNSServer:
+    """An authoritative server for ``zones`` (default: the root, so every
+    name is answered authoritatively). Each zone gets a default SOA and NS
+    that :meth:`set_record` can replace."""
+
+    def __init__(
+        self,
+        zones: Iterable[str] = (".",),
+        *,
+        host: str = "127.0.0.1",
+        delay: float = 0.0,
+    ) -> None:
+        self.host = host
+        self.port = 0
+        self.queries: list[tuple[str, str]] = []
+        self._initial_zones = [_key(zone) for zone in zones]
+        self._zones: list[str] = []
+        self._records: dict[tuple[str, str], list[RR]] = {}
+        self._lock = threading.Lock()
+        self._servers: list[socketserver.BaseServer] = []
+        self._threads: list[threading.Thread] = []
+        self.clear()
+        self.delay = delay
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """``(host, port)`` as :func:`~octeth_domains.senderdomains.verify.probe` takes it."""
+        return (self.host, self.port)
+
+    def add_zone(self, zone: str) -> None:
+        """Serve ``zone`` authoritatively, with a default SOA and NS."""
+        zone = _key(zone)
+
+        with self._lock:
+            if zone not in self._zones:
+                self._zones.append(zone)
+
+        self._add_zone_defaults(zone)
+
+    def _add_zone_defaults(self, zone: str) -> None:
+        ns = "ns1." + zone if zone != "." else "a.root-servers.net."
+        self.set_record(zone, "SOA", f"{ns} hostmaster.{zone.lstrip('.')} 1 3600 600 86400 60")
+        self.set_record(zone, "NS", ns)
+
+    def set_record(
+        self, name: str, rtype: str, value: str | Sequence[str], ttl: int = 60
+    ) -> None:
+        """Replace every ``rtype`` record at ``name`` with this one."""
+        rtype = rtype.upper()
+        rr = _make_rr(name, rtype, value, ttl)
+
+        with self._lock:
+            self._records[(_key(name), rtype)] = [rr]
+
+    def add_record(
+        self, name: str, rtype: str, value: str | Sequence[str], ttl: int = 60
+    ) -> None:
+        """Add a record beside the existing ones of that name and type."""
+        rtype = rtype.upper()
+        rr = _make_rr(name, rtype, value, ttl)
+
+        with self._lock:
+            self._records.setdefault((_key(name), rtype), []).append(rr)
+
+    def remove(self, name: str, rtype: str | None = None) -> None:
+        """Remove the ``rtype`` records at ``name``, or all of them."""
+        name = _key(name)
+
+        with self._lock:
+            for key in [k for k in self._records if k[0] == name]:
+                if rtype is None or key[1] == rtype.upper():
+                    del self._records[key]
+
+    def clear(self) -> None:
+        """Go back to the state of a new server: the constructor's zones
+        with their default SOA and NS, no other record, no query logged,
+        switches off."""
+        with self._lock:
+            self._records.clear()
+            self._zones.clear()
+            self.queries.clear()
+            self.silent = False
+            self.delay = 0.0
+
+        for zone in self._initial_zones:
+            self.add_zone(zone)
+
+    def start(self) -> DNSServer:
+        """Bind UDP and TCP on one free port and serve in daemon threads."""
+        # The kernel picks a free UDP port; TCP may be taken on that number,
+        # so try again a few times.
+        for _ in range(20):
+            udp = _UDPServer((self.host, 0), _UDPHandler, self)
+            try:
+                tcp = _TCPServer((self.host, udp.server_address[1]), _TCPHandler, self)
+            except OSError:
+                udp.server_close()
+                continue
+            break
+        else:
+            raise OSError("No port free for both UDP and TCP.")
+
+        self.port = udp.server_address[1]
+        self._servers = [udp, tcp]
+        self._threads = [
+            threading.Thread(
+                target=s.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+            )
+            for s in self._servers
+        ]
+
+        for thread in self._threads:
+            thread.start()
+
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the sockets."""
+        for server in self._servers:
+            server.shutdown()
+            server.server_close()
+
+        for thread in self._threads:
+            thread.join()
+
+        self._servers = []
+        self._threads = []
+
+    def __enter__(self) -> DNSServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def _zone_of(self, name: str) -> str | None:
+        matches = [z for z in self._zones if z == "." or name == z or name.endswith("." + z)]
+        return max(matches, key=len, default=None)
+
+    def _exists(self, name: str) -> bool:
+        # An empty non-terminal (a name with only children) exists: it gets
+        # NODATA, not NXDOMAIN, as on a real server.
+        return any(n == name or n.endswith("." + name) for n, _ in self._records)
+
+    def answer(self, request: DNSRecord) -> DNSRecord | None:
+        """Return the reply to ``request``, or ``None`` to stay silent."""
+        question = request.q
+        qname = str(question.qname)
+        qtype = QTYPE.get(question.qtype)
+
+        with self._lock:
+            self.queries.append((qname.rstrip(".").lower(), qtype))
+            silent = self.silent
+            delay = self.delay
+
+        if silent:
+            return None
+
+        if delay:
+            time.sleep(delay)
+
+        reply = DNSRecord(
+            DNSHeader(id=request.header.id, qr=1, aa=1, rd=request.header.rd),
+            q=question,
+        )
+
+        with self._lock:
+            zone = self._zone_of(_key(qname))
+
+            if zone is None:
+                reply.header.rcode = RCODE.REFUSED
+                return reply
+
+            name = _key(qname)
+            owner = DNSLabel(qname)
+
+            # Follow in-zone CNAMEs for other types, as authoritative servers do.
+            for _ in range(_MAX_CNAME_CHAIN):
+                cname = self._records.get((name, "CNAME"))
+
+                if qtype == "CNAME" or not cname:
+                    break
+
+                reply.add_answer(self._owned(cname[0], owner))
+                owner = cname[0].rdata.label
+                name = _key(str(owner))
+
+            rrs = self._records.get((name, qtype), [])
+
+            for rr in rrs:
+                reply.add_answer(self._owned(rr, owner))
+
+            if not rrs and not reply.rr:
+                if not self._exists(name):
+                    reply.header.rcode = RCODE.NXDOMAIN
+
+                for soa in self._records.get((zone, "SOA"), []):
+                    reply.add_auth(soa)
+
+        return reply
+
+    @staticmethod
+    def _owned(rr: RR, owner: DNSLabel) -> RR:
+        # Answer with the name as asked, preserving its case.
+        return RR(owner, rr.rtype, rr.rclass, rr.ttl, rr.rdata)
+
+
+class _UDPServer(socketserver.ThreadingUDPServer):
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self, address, handler, dns: DNSServer) -> None:
+        self.dns = dns
+        super().__init__(address, handler)
+
+
+class _TCPServer(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    block_on_close = False
+    allow_reuse_address = True
+
+    def __init__(self, address, handler, dns: DNSServer) -> None:
+        self.dns = dns
+        super().__init__(address, handler)
+
+
+def _parse(data: bytes) -> DNSRecord | None:
+    try:
+        return DNSRecord.parse(data)
+    except Exception:
+        # Garbage is dropped, as a real server would.
+        return None
+
+
+class _UDPHandler(socketserver.BaseRequestHandler):
+    def handle(self) -> None:
+        data, sock = self.request
+        request = _parse(data)
+
+        if request is None:
+            return
+
+        reply = self.server.dns.answer(request)
+
+        if reply is None:
+            return
+
+        sizes = [rr.rclass for rr in request.ar if rr.rtype == QTYPE.OPT]
+        limit = max(sizes + [_CLASSIC_UDP_SIZE])
+        packed = reply.pack()
+
+        if len(packed) > limit:
+            # Keep the question: dnspython rejects a reply without it.
+            truncated = DNSRecord(
+                DNSHeader(id=reply.header.id, bitmap=reply.header.bitmap, tc=1), q=reply.q
+            )
+            packed = truncated.pack()
+
+        sock.sendto(packed, self.client_address)
+
+
+class _TCPHandler(socketserver.BaseRequestHandler):
+    def handle(self) -> None:
+        self.request.settimeout(5)
+
+        while True:
+            try:
+                header = self._read(2)
+                data = self._read(struct.unpack("!H", header)[0])
+            except (OSError, EOFError):
+                return
+
+            request = _parse(data)
+
+            if request is None:
+                return
+
+            reply = self.server.dns.answer(request)
+
+            if reply is None:
+                return
+
+            packed = reply.pack()
+            self.request.sendall(struct.pack("!H", len(packed)) + packed)
+
+    def _read(self, size: int) -> bytes:
+        data = b""
+
+        while len(data) < size:
+            chunk = self.request.recv(size - len(data))
+
+            if not chunk:
+                raise EOFError
+
+            data += chunk
+
+        return data
+

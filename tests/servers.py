@@ -1,0 +1,106 @@
+"""Real servers the tests start and stop: the app under gunicorn, and a MariaDB of its own."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from helpers import free_port
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _wait(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"{what} did not come up within {timeout} s")
+
+
+class AppProcess:
+    """The service under gunicorn in a process of its own, as production runs it."""
+
+    def __init__(self, env: dict[str, str], log_path: Path, workers: int = 1) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self._log = open(log_path, "ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers),
+             "--threads", "4", "wsgi:app"],
+            cwd=REPO, env={**os.environ, **env}, stdout=self._log, stderr=subprocess.STDOUT,
+        )
+        _wait(self._answers, 20, "gunicorn")
+
+    def _answers(self) -> bool:
+        if self.process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited: {self.log_path.read_text()[-2000:]}")
+        try:
+            requests.get(self.url + "/api.php", timeout=1)
+            return True
+        except requests.ConnectionError:
+            return False
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._log.close()
+
+
+class MariaDBServer:
+    """A throwaway mariadbd on a free port with its own data directory, so that a test can stop
+    and restart it without touching the machine's server. No grant tables: loopback only."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.datadir = root / "data"
+        self.port = free_port()
+        self.url = f"mysql://root@127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+        subprocess.run(
+            ["mariadb-install-db", "--no-defaults", f"--datadir={self.datadir}", "--user=root",
+             "--auth-root-authentication-method=normal", "--skip-test-db"],
+            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [shutil.which("mariadbd") or "/usr/sbin/mariadbd", "--no-defaults", f"--datadir={self.datadir}",
+             f"--port={self.port}", "--bind-address=127.0.0.1", f"--socket={self.root / 'sock'}",
+             f"--pid-file={self.root / 'pid'}", "--user=root", "--skip-grant-tables", "--skip-log-bin",
+             f"--log-error={self.root / 'error.log'}", "--innodb-buffer-pool-size=16M"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        _wait(self._answers, 30, "mariadbd")
+
+    def _answers(self) -> bool:
+        import pymysql
+
+        if self.process.poll() is not None:
+            raise RuntimeError((self.root / "error.log").read_text()[-2000:])
+        try:
+            pymysql.connect(host="127.0.0.1", port=self.port, user="root", connect_timeout=1).close()
+            return True
+        except pymysql.err.OperationalError:
+            return False
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()

@@ -1,0 +1,125 @@
+"""Authentication and permissions (SPEC §3)."""
+import time
+
+import pytest
+
+from helpers import body
+
+AUTH_FAILED = {"Success": False, "ErrorCode": 0, "ErrorText": "Authentication failed",
+               "Errors": [{"Code": 0, "Message": "Authentication failed"}]}
+LIST = "/api/v1/user.senderdomains"
+
+
+def login(client, username, password):
+    return body(client.post("/api/v1/user.login", json={"Username": username, "Password": password}))
+
+
+def test_no_credential_is_code_0(client):
+    assert body(client.get(LIST)) == AUTH_FAILED
+
+
+@pytest.mark.parametrize("how", ["bearer", "session", "apikey"])
+def test_a_wrong_credential_is_code_0_through_each_method(client, accounts, how):
+    accounts.user()
+    if how == "bearer":
+        response = client.get(LIST, headers={"Authorization": "Bearer " + "0" * 40})
+    elif how == "session":
+        response = client.get(LIST, query_string={"SessionID": "0" * 64})
+    else:
+        response = client.get(LIST, query_string={"APIKey": "0" * 40})
+    assert body(response) == AUTH_FAILED
+
+
+@pytest.mark.parametrize("how", ["bearer", "session", "apikey"])
+def test_each_method_authenticates(client, accounts, how):
+    user = accounts.user()
+    if how == "bearer":
+        response = client.get(LIST, headers={"Authorization": "Bearer " + user["APIKey"]})
+    elif how == "session":
+        session_id = login(client, user["Username"], user["Password"])["SessionID"]
+        response = client.get(LIST, query_string={"SessionID": session_id})
+    else:
+        response = client.get(LIST, query_string={"APIKey": user["APIKey"]})
+    assert body(response) == {"Success": True, "SenderDomains": []}
+
+
+def test_a_wrong_credential_does_not_fall_through_to_a_right_one(client, accounts):
+    user = accounts.user()
+    response = client.get(LIST, headers={"Authorization": "Bearer wrong"}, query_string={"APIKey": user["APIKey"]})
+    assert body(response) == AUTH_FAILED
+    response = client.get(LIST, query_string={"SessionID": "wrong", "APIKey": user["APIKey"]})
+    assert body(response) == AUTH_FAILED
+
+
+def test_login_answers_a_session_and_user_info(client, accounts):
+    user = accounts.user()
+    data = login(client, user["Username"], user["Password"])
+    assert data["Success"] is True and data["ErrorCode"] == 0
+    assert len(data["SessionID"]) >= 32
+    assert data["UserInfo"]["UserID"] == str(user["UserID"])
+    assert data["UserInfo"]["Username"] == user["Username"]
+    assert not any("Hash" in key or "Password" in key for key in data["UserInfo"])
+
+
+def test_login_with_an_api_key_instead_of_a_password(client, accounts):
+    user = accounts.user()
+    data = body(client.post("/api/v1/user.login", json={"Username": user["Username"], "APIKey": user["APIKey"]}))
+    assert data["Success"] is True
+    other = accounts.user()
+    data = body(client.post("/api/v1/user.login", json={"Username": other["Username"], "APIKey": user["APIKey"]}))
+    assert data["ErrorCode"] == 3
+
+
+@pytest.mark.parametrize(
+    "params, code, message",
+    [
+        ({"Password": "x"}, 1, "Missing username"),
+        ({"Username": "someone"}, 2, "Missing password"),
+        ({"Username": "someone", "Password": "wrong"}, 3, "Invalid credentials"),
+        ({"Username": "nobody-at-all", "Password": "secret-pw"}, 3, "Invalid credentials"),
+    ],
+)
+def test_login_errors(client, accounts, params, code, message):
+    accounts.user(username="someone")
+    data = body(client.post("/api.php", data={"Command": "user.login", **params}))
+    assert data == {"Success": False, "ErrorCode": code, "ErrorText": message,
+                    "Errors": [{"Code": code, "Message": message}]}
+
+
+def test_logout_ends_the_session(client, accounts):
+    user = accounts.user()
+    session_id = login(client, user["Username"], user["Password"])["SessionID"]
+    assert body(client.post("/api/v1/user.logout", json={"SessionID": session_id}))["Success"] is True
+    assert body(client.get(LIST, query_string={"SessionID": session_id})) == AUTH_FAILED
+    # The API key is untouched by a logout.
+    assert body(client.get(LIST, query_string={"APIKey": user["APIKey"]}))["Success"] is True
+
+
+def test_sessions_expire_after_the_idle_period(make_app):
+    app = make_app(OCTETH_SESSION_IDLE_TIMEOUT="1")
+    from conftest import Accounts
+
+    user = Accounts(app).user()
+    client = app.test_client()
+    session_id = login(client, user["Username"], user["Password"])["SessionID"]
+    assert body(client.get(LIST, query_string={"SessionID": session_id}))["Success"] is True
+    time.sleep(2.2)
+    assert body(client.get(LIST, query_string={"SessionID": session_id})) == AUTH_FAILED
+
+
+def test_a_user_without_the_permission_gets_no_data(client, accounts, app):
+    from helpers import insert_domain
+
+    user = accounts.user(permissions="")
+    insert_domain(app, user["UserID"], "example.com")
+    data = body(client.get(LIST, query_string={"APIKey": user["APIKey"]}))
+    assert data["Success"] is False and data["ErrorCode"] == 0
+    assert "Permission" in data["ErrorText"] and "SenderDomains" not in data
+
+
+def test_only_hashes_of_keys_and_sessions_are_stored(client, accounts, app):
+    user = accounts.user()
+    session_id = login(client, user["Username"], user["Password"])["SessionID"]
+    with app.extensions["octeth_db"].session() as db:
+        stored = repr(db.query("SELECT * FROM {p}users")) + repr(db.query("SELECT * FROM {p}sessions"))
+    assert user["APIKey"] not in stored and session_id not in stored and user["Password"] not in stored

@@ -1,0 +1,130 @@
+"""The two doors, command names, envelopes and hard failures (SPEC §1, §4)."""
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from helpers import body, insert_domain
+from octeth_domains import create_app
+
+
+def test_both_doors_answer_the_same_body(client, accounts, app):
+    user = accounts.user()
+    insert_domain(app, user["UserID"], "example.com")
+    rest = client.get("/api/v1/user.senderdomains", query_string={"APIKey": user["APIKey"]})
+    legacy = client.post("/api.php", data={"Command": "user.senderdomain.list", "APIKey": user["APIKey"]})
+    assert rest.status_code == legacy.status_code == 200
+    assert rest.get_data() == legacy.get_data()
+    assert body(rest)["SenderDomains"][0]["SenderDomain"] == "example.com"
+
+
+@pytest.mark.parametrize("name", ["User.SenderDomain.List", "USER.SENDERDOMAIN.LIST", "user.senderdomain.list"])
+def test_command_names_are_case_insensitive(client, accounts, name):
+    user = accounts.user()
+    response = client.get("/api.php", query_string={"command": name, "APIKEY": user["APIKey"]})
+    assert body(response) == {"Success": True, "SenderDomains": []}
+
+
+def test_rest_paths_are_case_insensitive_and_any_command_runs_with_post(client, accounts):
+    user = accounts.user()
+    assert body(client.get("/api/v1/User.SenderDomains", query_string={"apikey": user["APIKey"]}))["Success"] is True
+    response = client.post("/api/v1/user.senderdomain.list", json={"APIKey": user["APIKey"]})
+    assert body(response) == {"Success": True, "SenderDomains": []}
+
+
+def test_the_rest_door_ignores_a_command_field(client, accounts):
+    user = accounts.user()
+    response = client.get("/api/v1/user.senderdomains", query_string={"APIKey": user["APIKey"], "Command": "user.logout"})
+    assert body(response) == {"Success": True, "SenderDomains": []}
+
+
+def error_of(response):
+    data = body(response)
+    assert data["Success"] is False
+    assert data["Errors"] == [{"Code": data["ErrorCode"], "Message": data["ErrorText"]}]
+    return response.status_code, data["ErrorCode"]
+
+
+def test_invalid_json_is_100000(client):
+    response = client.post("/api.php", data="{nope", content_type="application/json")
+    assert error_of(response) == (400, 100000)
+
+
+def test_unsupported_method_is_100001(client):
+    assert error_of(client.put("/api/v1/user.senderdomains")) == (400, 100001)
+    assert error_of(client.patch("/api.php", json={"Command": "user.senderdomain.list"})) == (400, 100001)
+    assert error_of(client.get("/api/v1/user.login")) == (400, 100001)
+
+
+def test_ambiguous_parameters_are_100001(client, accounts):
+    user = accounts.user()
+    response = client.get("/api/v1/user.senderdomains", query_string=[("APIKey", user["APIKey"]), ("apikey", "other")])
+    assert error_of(response) == (400, 100001)
+
+
+@pytest.mark.parametrize("query", [{}, {"Command": ""}, {"Command": "user.nothing"}, {"Command": "user.senderdomain.list.x"}])
+def test_unknown_or_missing_command_is_100003(client, query):
+    assert error_of(client.get("/api.php", query_string=query)) == (400, 100003)
+
+
+def test_unknown_rest_path_is_100003(client):
+    assert error_of(client.get("/api/v1/user.nothing")) == (400, 100003)
+
+
+def test_database_unreachable_is_100004_with_retry_after(make_env, backend):
+    url = "mysql://root@127.0.0.1:1/nothing" if backend == "mariadb" else "sqlite:////proc/no/such/dir/db.sqlite"
+    app = create_app(make_env(OCTETH_DATABASE_URL=url))
+    response = app.test_client().get("/api/v1/user.senderdomains", query_string={"APIKey": "x" * 40})
+    assert error_of(response) == (503, 100004)
+    assert response.headers["Retry-After"] == "30"
+    text = response.get_data(as_text=True)
+    assert "127.0.0.1" not in text and "proc" not in text and "Traceback" not in text
+
+
+def test_an_unhandled_error_is_100005_without_details(client, accounts, app):
+    user = accounts.user()
+    domain_id = insert_domain(app, user["UserID"], "broken.example")
+    with app.extensions["octeth_db"].session() as db:
+        db.execute("UPDATE {p}sender_domains SET Options = ? WHERE DomainID = ?", ("{broken", domain_id))
+    response = client.get("/api/v1/user.senderdomains", query_string={"APIKey": user["APIKey"]})
+    assert error_of(response) == (500, 100005)
+    text = response.get_data(as_text=True)
+    assert "Traceback" not in text and ".py" not in text and "SELECT" not in text
+
+
+def test_xml_response_parses(client, accounts, app):
+    user = accounts.user()
+    insert_domain(app, user["UserID"], "example.com", records={"1sl.example.com": ["CNAME", "x.example.]]>", None]})
+    response = client.get("/api.php", query_string={
+        "Command": "user.senderdomain.list", "APIKey": user["APIKey"], "ResponseFormat": "XML"})
+    assert response.mimetype == "text/xml"
+    root = ET.fromstring(response.get_data())
+    assert root.tag == "response"
+    assert root.findtext("Success") == "true"
+    domain = root.find("SenderDomains/node_0")
+    assert domain.findtext("SenderDomain") == "example.com"
+    assert domain.findtext("DomainID").isdigit()
+    record = domain.find("VerificationMeta/DNSRecords/node")
+    assert record.get("key") == "1sl.example.com"
+    assert [node.text for node in record] == ["CNAME", "x.example.]]>", None]
+    assert domain.findtext("Options/LinkTracking") == "1"
+
+
+def test_xml_error_envelope_parses_and_other_spellings_mean_json(client):
+    response = client.get("/api.php", query_string={"Command": "user.senderdomain.list", "ResponseFormat": "XML"})
+    root = ET.fromstring(response.get_data())
+    assert (root.findtext("Success"), root.findtext("ErrorCode")) == ("false", "0")
+    assert root.findtext("Errors/node_0/Message") == "Authentication failed"
+    response = client.get("/api.php", query_string={"Command": "user.senderdomain.list", "ResponseFormat": "xml"})
+    assert response.mimetype == "application/json"
+
+
+def test_hard_failures_100000_and_100001_are_always_json(client):
+    response = client.post("/api.php?ResponseFormat=XML", data="{", content_type="application/json")
+    assert response.mimetype == "application/json" and error_of(response) == (400, 100000)
+    response = client.get("/api.php", query_string=[("ResponseFormat", "XML"), ("a", "1"), ("a", "2")])
+    assert response.mimetype == "application/json" and error_of(response) == (400, 100001)
+
+
+def test_unknown_path_outside_the_api_is_an_envelope(client):
+    response = client.get("/nothing/here")
+    assert response.status_code == 404 and body(response)["ErrorCode"] == 100003

@@ -1,0 +1,86 @@
+"""The shared per-user rate limit (SPEC §8)."""
+import logging
+import uuid
+
+import requests
+
+from conftest import REDIS_URL, SECRET, Accounts
+from helpers import body
+from octeth_domains import create_app
+from servers import AppProcess
+
+LIST = "/api/v1/user.senderdomains"
+
+
+def test_one_user_is_limited_while_another_is_not(make_app):
+    app = make_app(OCTETH_RATE_LIMIT="5 per 60 seconds")
+    accounts = Accounts(app)
+    alice, bob = accounts.user(), accounts.user()
+    client = app.test_client()
+    for _ in range(5):
+        assert body(client.get(LIST, query_string={"APIKey": alice["APIKey"]}))["Success"] is True
+    response = client.get(LIST, query_string={"APIKey": alice["APIKey"]})
+    assert response.status_code == 429
+    assert 1 <= int(response.headers["Retry-After"]) <= 61
+    data = body(response)
+    assert data["Success"] is False and data["Errors"][0]["Code"] == data["ErrorCode"]
+    assert body(client.get(LIST, query_string={"APIKey": bob["APIKey"]}))["Success"] is True
+
+
+def test_unauthenticated_requests_are_limited_by_address(make_app):
+    app = make_app(OCTETH_RATE_LIMIT="3 per 60 seconds")
+    client = app.test_client()
+    codes = [body(client.get(LIST, query_string={"APIKey": "guess"}))["ErrorCode"] for _ in range(4)]
+    assert codes == [0, 0, 0, 429]
+
+
+def test_both_doors_share_one_count(make_app):
+    app = make_app(OCTETH_RATE_LIMIT="4 per 60 seconds")
+    user = Accounts(app).user()
+    client = app.test_client()
+    for _ in range(2):
+        assert client.get(LIST, query_string={"APIKey": user["APIKey"]}).status_code == 200
+        assert client.post("/api.php", data={"Command": "user.senderdomain.list", "APIKey": user["APIKey"]}).status_code == 200
+    assert client.get(LIST, query_string={"APIKey": user["APIKey"]}).status_code == 429
+
+
+def test_an_unreachable_redis_falls_back_to_memory(make_env, caplog, backend):
+    env = make_env(OCTETH_REDIS_URL="redis://127.0.0.1:1/0", OCTETH_RATE_LIMIT="3 per 60 seconds")
+    app = create_app(env)
+    app.extensions["octeth_db"].upgrade()
+    user = Accounts(app).user()
+    client = app.test_client()
+    with caplog.at_level(logging.WARNING):
+        results = [client.get(LIST, query_string={"APIKey": user["APIKey"]}).status_code for _ in range(4)]
+    assert results == [200, 200, 200, 429]
+    assert any("falling back to in-memory" in record.getMessage() for record in caplog.records)
+
+
+def test_two_processes_share_one_count_in_redis(mysql_url, redis_client, tmp_path):
+    prefix = f"octeth-test-{uuid.uuid4().hex[:8]}"
+    env = {"OCTETH_DATABASE_URL": mysql_url, "OCTETH_REDIS_URL": REDIS_URL, "OCTETH_REDIS_KEY_PREFIX": prefix,
+           "OCTETH_SECRET_KEY": SECRET, "OCTETH_INSTANCE_PATH": str(tmp_path / "instance")}
+    app = create_app(env)
+    accounts = Accounts(app)
+    alice, bob = accounts.user(), accounts.user()
+    servers = [AppProcess(env, tmp_path / f"gunicorn{n}.log") for n in range(2)]
+    try:
+        http = requests.Session()
+        for n in range(100):
+            response = http.get(servers[n % 2].url + LIST, params={"APIKey": alice["APIKey"]}, timeout=5)
+            assert response.status_code == 200, (n, response.text)
+        for server in servers:
+            response = http.get(server.url + LIST, params={"APIKey": alice["APIKey"]}, timeout=5)
+            assert response.status_code == 429
+            assert int(response.headers["Retry-After"]) >= 1
+            assert response.json()["Success"] is False
+            assert http.get(server.url + LIST, params={"APIKey": bob["APIKey"]}, timeout=5).json()["Success"] is True
+    finally:
+        for server in servers:
+            server.stop()
+        with app.extensions["octeth_db"].session() as db:
+            for table in ("sessions", "sender_domains", "users", "user_groups"):
+                db.execute(f"DELETE FROM {{p}}{table}")
+        keys = list(redis_client.scan_iter(f"*{prefix}*"))
+        assert keys, "the count was not kept in Redis"
+        redis_client.delete(*keys)
