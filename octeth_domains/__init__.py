@@ -26,7 +26,20 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     db.init_app(app)
-    app.extensions["octeth_redis"] = _redis_client(app.config["OCTETH_REDIS_URL"])
+    redis_client = _redis_client(app.config["OCTETH_REDIS_URL"])
+    app.extensions["octeth_redis"] = redis_client
+
+    from .senderdomains import templates, verify
+
+    try:
+        app.extensions["octeth_templates"] = templates.load_templates(
+            app.config["OCTETH_DNS_TEMPLATES"], app.config["OCTETH_DELIVERY_HOST"]
+        )
+    except templates.TemplateError as error:
+        raise config.ConfigError(f"OCTETH_DNS_TEMPLATES: {error}") from None
+    app.extensions["octeth_verify_cache"] = verify.VerificationCache(
+        redis_client, prefix=f"{app.config['OCTETH_REDIS_KEY_PREFIX']}:verify:"
+    )
 
     from .api import doors, envelope, limits
     from . import cli, commands  # noqa: F401  (importing commands registers them)

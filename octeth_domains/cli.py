@@ -6,6 +6,7 @@ read the result with ``tail -n1``.
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 import click
@@ -13,9 +14,13 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, FlaskGroup
 
 from .db import DatabaseUnavailable, IntegrityError
+from .models import senderdomains as model
 from .models import users
+from .models.senderdomains import STATUSES
+from .senderdomains import service
 
 db_cli = AppGroup("db", help="The database schema.")
+domain_cli = AppGroup("domain", help="Sender domains, as an operator sees them.")
 group_cli = AppGroup("group", help="User groups.")
 user_cli = AppGroup("user", help="Users and their API keys.")
 
@@ -97,6 +102,34 @@ def user_apikey(username):
     _emit({"Username": username, "APIKey": api_key})
 
 
+@domain_cli.command("status")
+@click.argument("domain_id", type=click.IntRange(min=1))
+@click.argument("status", type=click.Choice(STATUSES, case_sensitive=False))
+def domain_status(domain_id, status):
+    """Set a domain's status as an administrator (Suspended, Blocked, Enabled to approve, …)."""
+    status = next(name for name in STATUSES if name.lower() == status.lower())
+    with _Friendly(), _database().session() as db:
+        row = service.set_status_by_operator(db, domain_id, status)
+    if row is None:
+        raise click.ClickException(f"no sender domain {domain_id}")
+    _emit({"DomainID": int(row["DomainID"]), "SenderDomain": row["SenderDomain"], "Status": row["Status"]})
+
+
+@click.command("reverify")
+@click.option("--concurrency", type=click.IntRange(1, 64), default=8, show_default=True,
+              help="Domains probed at once.")
+def reverify(concurrency):
+    """Re-probe every Enabled domain; three definite failures in a row demote one."""
+    with _Friendly(), _database().session() as db:
+        if sys.stderr.isatty():
+            total = len(model.enabled_domains(db))
+            with click.progressbar(length=total, label="reverify", file=sys.stderr) as bar:
+                summary = service.reverify(db, concurrency, bar.update)
+        else:
+            summary = service.reverify(db, concurrency)
+    click.echo(summary.line())
+
+
 @click.command("demo")
 @click.option("--username", default="demo", show_default=True)
 def demo(username):
@@ -112,7 +145,7 @@ def demo(username):
 
 
 def register(app: Flask) -> None:
-    for command in (db_cli, group_cli, user_cli, demo):
+    for command in (db_cli, group_cli, user_cli, domain_cli, reverify, demo):
         app.cli.add_command(command)
 
 

@@ -1,6 +1,7 @@
 """The settings of SPEC §8, read from the environment once, at app creation."""
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -33,15 +34,20 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
 
 
 def parse_dns_servers(raw: str) -> list[tuple[str, int]] | None:
-    """``host[:port],…`` into pairs; ``[v6]:port`` for IPv6 with a port. Empty: the system resolver."""
+    """``address[:port],…`` into pairs; ``[v6]:port`` for IPv6 with a port. Empty: the system
+    resolver. Addresses, not names: a resolver cannot be found by asking a resolver."""
     servers = []
     for item in filter(None, (part.strip() for part in raw.split(","))):
         match = re.fullmatch(r"\[([^\]]+)\](?::(\d+))?|([^:]+)(?::(\d+))?|([0-9a-fA-F:]+)", item)
-        if not match:
-            raise ConfigError(f"OCTETH_DNS_SERVERS: cannot read {item!r}")
-        host = match.group(1) or match.group(3) or match.group(5)
-        port = match.group(2) or match.group(4) or "53"
-        servers.append((host, int(port)))
+        host = match and (match.group(1) or match.group(3) or match.group(5))
+        port = match and int(match.group(2) or match.group(4) or "53")
+        try:
+            ipaddress.ip_address(host or "")
+        except ValueError:
+            raise ConfigError(f"OCTETH_DNS_SERVERS: {item!r} is not an address[:port]") from None
+        if not 0 < port < 65536:
+            raise ConfigError(f"OCTETH_DNS_SERVERS: {item!r} has no valid port")
+        servers.append((host, port))
     return servers or None
 
 

@@ -126,11 +126,9 @@ class Accounts:
 
     def __init__(self, app) -> None:
         self.app = app
-        self._groups = 0
 
     def group(self, permissions: str = "User.Update", **options: Any) -> str:
-        self._groups += 1
-        name = f"group{self._groups}"
+        name = f"group-{uuid.uuid4().hex[:8]}"
         with self.app.extensions["octeth_db"].session() as db:
             users.create_group(db, name, users.parse_permissions(permissions), **options)
         return name
@@ -147,3 +145,93 @@ class Accounts:
 @pytest.fixture
 def accounts(app) -> Accounts:
     return Accounts(app)
+
+
+SEED_TEMPLATES = """
+# The records of the seed's examples, plus a fuller template and an empty one.
+[campaign.Default]
+"_Subdomain_._SenderDomain_" = ["CNAME", "tracking-host.octeth.example."]
+"_TrackPrefix__TrackMerge__Subdomain_._SenderDomain_" = ["CNAME", "tracking-host.octeth.example."]
+
+[campaign.Full]
+"_Subdomain_._SenderDomain_" = ["CNAME", "mailer.delivery.example."]
+"key1._domainkey._Subdomain_._SenderDomain_" = ["CNAME", "key1._domainkey.mailer.delivery.example."]
+"_DMARC._Subdomain_._SenderDomain_" = ["CNAME", "_DMARC.mailer.delivery.example."]
+"_TrackPrefix__TrackMerge__Subdomain_._SenderDomain_" = ["CNAME", "track.mailer.delivery.example."]
+"_SenderDomainRandom_._Subdomain_._SenderDomain_" = ["TXT", "_SenderDomainHash_"]
+
+[campaign.Empty]
+
+[email-gateway.Default]
+"_Subdomain_._SenderDomain_" = ["CNAME", "gateway.delivery.example."]
+"""
+
+
+@pytest.fixture(scope="session")
+def dns_server():
+    """An authoritative DNS server on loopback whose records the tests change while it runs."""
+    from dns_server import DNSServer
+
+    with DNSServer() as server:
+        yield server
+
+
+@pytest.fixture
+def dns(dns_server):
+    dns_server.clear()
+    dns_server.silent = False
+    yield dns_server
+    dns_server.clear()
+    dns_server.silent = False
+
+
+@pytest.fixture
+def templates_file(tmp_path: Path) -> Path:
+    path = tmp_path / "templates.toml"
+    path.write_text(SEED_TEMPLATES)
+    return path
+
+
+@pytest.fixture
+def domain_app(make_app, templates_file, dns):
+    """An app with the seed's template, verifying against the test DNS server."""
+    host, port = dns.address
+    return make_app(OCTETH_DNS_TEMPLATES=str(templates_file), OCTETH_DNS_SERVERS=f"{host}:{port}",
+                    OCTETH_DNS_TIMEOUT="1")
+
+
+class Api:
+    """Calls commands the way a client does, through the REST door by default."""
+
+    ROUTES = {
+        "user.senderdomain.list": ("GET", "user.senderdomains"),
+        "user.senderdomain.get": ("GET", "user.senderdomain"),
+        "user.senderdomain.create": ("POST", "user.senderdomain"),
+        "user.senderdomain.update": ("PATCH", "user.senderdomain"),
+        "user.senderdomain.delete": ("DELETE", "user.senderdomain"),
+        "user.senderdomain.verify": ("POST", "user.senderdomain.verify"),
+        "user.senderdomain.dns": ("GET", "user.senderdomain.dns"),
+    }
+
+    def __init__(self, app, api_key: str) -> None:
+        self.client = app.test_client()
+        self.api_key = api_key
+
+    def call(self, command: str, legacy: bool = False, **params: Any):
+        params = {"APIKey": self.api_key, **params}
+        if legacy:
+            response = self.client.post("/api.php", data={"Command": command, **params})
+        else:
+            method, path = self.ROUTES[command]
+            url = f"/api/v1/{path}"
+            if method in ("GET", "DELETE"):
+                response = self.client.open(url, method=method, query_string=params)
+            else:
+                response = self.client.open(url, method=method, json=params)
+        return response.status_code, response.get_json()
+
+    def __getattr__(self, name: str):
+        command = f"user.senderdomain.{name}"
+        if command not in self.ROUTES:
+            raise AttributeError(name)
+        return lambda **params: self.call(command, **params)

@@ -235,13 +235,7 @@ def cache(request):
         return
 
     client = redis.Redis.from_url("redis://127.0.0.1:6379/0", socket_timeout=2)
-
-    try:
-        client.ping()
-    except redis.ConnectionError:
-        pytest.skip("Redis is not running on 127.0.0.1:6379")
-
-    # Glob characters in the prefix check that invalidation matches it literally.
+    client.ping()  # .ci/run starts Redis; a missing one is a failure, not a skip
     prefix = f"octeth-test:[{uuid.uuid4().hex}]*:"
     yield VerificationCache(client, prefix=prefix)
     keys = [k for k in client.scan_iter(count=1000) if k.startswith(prefix.encode())]
@@ -288,14 +282,12 @@ def test_cache_expires(cache):
     assert cache.get("1:a") is None
 
 
-def test_cache_invalidate(cache):
+def test_cache_delete(cache):
     cache.set("7:a", True)
     cache.set("7:b", False)
-    cache.set("70:a", True)
-    cache.invalidate(7)
+    cache.delete("7:a")
     assert cache.get("7:a") is None
-    assert cache.get("7:b") is None
-    assert cache.get("70:a") is True
+    assert cache.get("7:b") is False
 
 
 def test_dead_redis_is_a_miss(caplog):
@@ -306,7 +298,7 @@ def test_dead_redis_is_a_miss(caplog):
     with caplog.at_level(logging.WARNING, logger="octeth_domains.senderdomains.verify"):
         cache.set("1:a", True)
         assert cache.get("1:a") is None
-        cache.invalidate(1)
+        cache.delete("1:a")
         # Only the first failure reached Redis; the rest were skipped.
         assert len(caplog.records) == 1
         time.sleep(0.25)

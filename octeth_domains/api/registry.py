@@ -50,8 +50,8 @@ class Command:
             for spelling in (key, *schema_field.metadata.get("aliases", ())):
                 if spelling in params:
                     value = params[spelling]
-                    # An empty required value is a missing one, as the PHP product's empty() saw it.
-                    if not (schema_field.required and value in ("", None)):
+                    # An empty value is a missing one, as the PHP product's empty() saw it.
+                    if value not in ("", None):
                         data[key] = value
                     break
         try:

@@ -1,15 +1,161 @@
-"""The user.senderdomain.* commands (seed 000)."""
+"""The user.senderdomain.* commands (seed 000): read the parameters, call the service, shape
+the seed's response."""
 from __future__ import annotations
 
 from typing import Any
 
+from marshmallow import Schema, ValidationError
+
 from ..api.auth import Caller
+from ..api.envelope import APIError
+from ..api.params import Boolean, Identifier, Text
 from ..api.registry import command
 from ..db import get_db
-from ..models import senderdomains
+from ..models import senderdomains as model
+from ..senderdomains import service, templates
+from ..senderdomains.names import InvalidDomain, LocalhostDomain, is_custom_label, normalize_domain
+
+MISSING_ID = {"missing": (1, "Missing DomainID parameter")}
+LABEL_RULE = "Letters, digits, and hyphens only; max 32 chars; no leading/trailing hyphens"
+SWITCHES = ("LinkTracking", "OpenTracking", "UnsubscribeLink")
+
+
+def _switch(name: str) -> Boolean:
+    return Boolean(metadata={"invalid": (13, f"Invalid {name}: expected true or false")})
+
+
+def _custom_label(value: str) -> None:
+    if not is_custom_label(value):
+        raise ValidationError("Not a custom label.")
+
+
+def _label(name: str) -> Text:
+    return Text(validate=_custom_label, metadata={"invalid": (6, f"Invalid {name}. {LABEL_RULE}")})
+
+
+class DomainIdSchema(Schema):
+    DomainID = Identifier(required=True, metadata=MISSING_ID)
+
+
+class CreateSchema(Schema):
+    SenderDomain = Text(required=True, metadata={"missing": (1, "Missing SenderDomain parameter"),
+                                                  "invalid": (7, "Sender domain create process failed", 400)})
+    LinkTracking = _switch("LinkTracking")
+    OpenTracking = _switch("OpenTracking")
+    UnsubscribeLink = _switch("UnsubscribeLink")
+    UseTrackingSubdomain = _switch("UseTrackingSubdomain")
+    CustomSubdomain = _label("CustomSubdomain")
+    CustomTrackPrefix = _label("CustomTrackPrefix")
+
+
+class UpdateSchema(Schema):
+    DomainID = Identifier(required=True, metadata=MISSING_ID)
+    LinkTracking = _switch("LinkTracking")
+    OpenTracking = _switch("OpenTracking")
+    UnsubscribeLink = _switch("UnsubscribeLink")
+    UseTrackingSubdomain = _switch("UseTrackingSubdomain")
+    CustomSubdomain = _label("CustomSubdomain")
+    CustomTrackPrefix = _label("CustomTrackPrefix")
+    Status = Text(metadata={"invalid": (9, "Invalid Status. Allowed values: Enabled, Disabled")})
+
+
+class VerifySchema(Schema):
+    DomainID = Identifier()
+    VerifyAll = _switch("VerifyAll")
+
+
+def _domain_response(domain_id: int, missing: tuple[int, str, int], **extra: Any) -> dict[str, Any]:
+    # Read back what was written, as the PHP product did: the answer is what is stored.
+    row = model.get_by_id(get_db(), domain_id)
+    if row is None:
+        raise APIError(*missing)
+    return {"Success": True, **extra, "SenderDomain": model.as_seed_object(row)}
 
 
 @command("user.senderdomain.list", rest=("GET", "user.senderdomains"))
 def list_sender_domains(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
-    rows = senderdomains.list_for_user(get_db(), caller.user.user_id)
-    return {"Success": True, "SenderDomains": [senderdomains.as_seed_object(row) for row in rows]}
+    rows = model.list_for_user(get_db(), caller.user.user_id)
+    return {"Success": True, "SenderDomains": [model.as_seed_object(row) for row in rows]}
+
+
+@command("user.senderdomain.get", rest=("GET", "user.senderdomain"), schema=DomainIdSchema)
+def get_sender_domain(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
+    row = model.get_owned(get_db(), args["DomainID"], caller.user.user_id)
+    if row is None:
+        raise service.not_found()
+    return {"Success": True, "SenderDomain": model.as_seed_object(row)}
+
+
+@command("user.senderdomain.create", rest=("POST", "user.senderdomain"), schema=CreateSchema)
+def create_sender_domain(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
+    try:
+        domain = normalize_domain(args["SenderDomain"])
+    except LocalhostDomain:
+        raise APIError(4, "localhost is not a valid sender domain") from None
+    except InvalidDomain:
+        raise APIError(7, "Sender domain create process failed", 400) from None
+    options = {"LinkTracking": 1, "OpenTracking": 1, "UnsubscribeLink": 0}
+    options.update({name: int(args[name]) for name in SWITCHES if name in args})
+    for name in ("CustomSubdomain", "CustomTrackPrefix"):
+        if name in args:
+            options[name] = args[name]
+    if "UseTrackingSubdomain" in args:
+        options["TrackPrefixDisabled"] = not args["UseTrackingSubdomain"]
+    domain_id = service.create(get_db(), caller.user, domain, model.ordered_options(options))
+    missing = (8, "Sender domain could not be retrieved after creation", 500)
+    return {"Success": True, "DomainID": domain_id, **_domain_response(domain_id, missing)}
+
+
+@command("user.senderdomain.update", rest=("PATCH", "user.senderdomain"), schema=UpdateSchema)
+def update_sender_domain(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
+    status = args.get("Status")
+    if status is not None:
+        status = {"enabled": model.ENABLED, "disabled": model.DISABLED}.get(status.strip().lower())
+        if status is None:
+            raise APIError(9, "Invalid Status. Allowed values: Enabled, Disabled")
+    change = service.Update(
+        switches={name: int(args[name]) for name in SWITCHES if name in args},
+        labels={name: args[name] for name in ("CustomSubdomain", "CustomTrackPrefix") if name in args},
+        use_tracking_subdomain=args.get("UseTrackingSubdomain"),
+        status=status,
+    )
+    domain_id, regenerated = service.update(get_db(), caller.user, args["DomainID"], change)
+    missing = (7, "Sender domain could not be retrieved after update", 500)
+    return _domain_response(domain_id, missing, DnsRegenerated=regenerated)
+
+
+@command("user.senderdomain.delete", rest=("DELETE", "user.senderdomain"), schema=DomainIdSchema)
+def delete_sender_domain(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
+    service.delete(get_db(), caller.user, args["DomainID"])
+    return {"Success": True}
+
+
+@command("user.senderdomain.verify", rest=("POST", "user.senderdomain.verify"), schema=VerifySchema)
+def verify_sender_domain(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
+    if args.get("VerifyAll"):
+        return {"Success": True, "VerifyAll": True, **service.verify_pending(get_db(), caller.user)}
+    if "DomainID" not in args:
+        raise APIError(*MISSING_ID["missing"])
+    return {"Success": True, **service.verify_domain(get_db(), caller.user, args["DomainID"])}
+
+
+@command("user.senderdomain.dns", rest=("GET", "user.senderdomain.dns"), schema=DomainIdSchema)
+def sender_domain_dns(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
+    row = model.get_owned(get_db(), args["DomainID"], caller.user.user_id)
+    if row is None:
+        raise service.not_found()
+    records = model.records_of(row)
+    if not records:
+        # Shown so the user knows what to publish; saved only by create, update and verify.
+        options = model.decode(row["Options"])
+        records = service.render(templates.CAMPAIGN, caller.user.dns_template, row["SenderDomain"],
+                                 options if isinstance(options, dict) else {})
+    return {
+        "Success": True,
+        "DomainID": int(row["DomainID"]),
+        "SenderDomain": row["SenderDomain"],
+        "DNSRecords": {
+            host: {"Type": record[0], "Value": record[1], "IsVerified": record[2] if len(record) > 2 else None}
+            for host, record in records.items()
+        },
+    }

@@ -2,21 +2,40 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime
 from typing import Any
 
 from ..db import Connection
 
-STATUSES = ("Approval Pending", "Enabled", "Disabled", "Suspended", "Blocked", "Deleted")
+APPROVAL_PENDING = "Approval Pending"
+ENABLED = "Enabled"
+DISABLED = "Disabled"
+SUSPENDED = "Suspended"
+BLOCKED = "Blocked"
+DELETED = "Deleted"
+STATUSES = (APPROVAL_PENDING, ENABLED, DISABLED, SUSPENDED, BLOCKED, DELETED)
+# An administrator's decisions, which the user can neither undo nor route around.
+PROTECTED = (SUSPENDED, BLOCKED)
 
 _COLUMNS = (
-    "DomainID, SenderDomain, RelUserID, CreatedAt, Status, VerificationMeta, PolicyMeta, Options"
+    "DomainID, SenderDomain, RelUserID, CreatedAt, Status, VerificationMeta, PolicyMeta, Options,"
+    " Approved, FailedChecks"
 )
+_OPTION_ORDER = ("LinkTracking", "OpenTracking", "UnsubscribeLink", "CustomSubdomain", "CustomTrackPrefix",
+                 "TrackPrefixDisabled")
 
 
-def _meta(text: str | None) -> Any:
+def decode(text: str | None) -> Any:
+    return json.loads(text) if text else {}
+
+
+def encode(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _php_json(value: Any) -> Any:
     # The PHP product stored these with json_encode, where an empty map is [].
-    value = json.loads(text) if text else None
     return value if value else []
 
 
@@ -24,6 +43,22 @@ def _timestamp(value: Any) -> str:
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S")
     return str(value)
+
+
+def now() -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
+
+
+def ordered_options(options: dict[str, Any]) -> dict[str, Any]:
+    """Options in the order the seed shows them; unknown keys (an older release's) kept after."""
+    known = {key: options[key] for key in _OPTION_ORDER if key in options}
+    return {**known, **{key: value for key, value in options.items() if key not in known}}
+
+
+def records_of(row: dict[str, Any]) -> dict[str, list]:
+    meta = decode(row["VerificationMeta"])
+    records = meta.get("DNSRecords") if isinstance(meta, dict) else None
+    return records if isinstance(records, dict) else {}
 
 
 def as_seed_object(row: dict[str, Any]) -> dict[str, Any]:
@@ -34,9 +69,9 @@ def as_seed_object(row: dict[str, Any]) -> dict[str, Any]:
         "UserID": str(row["RelUserID"]),
         "CreatedAt": _timestamp(row["CreatedAt"]),
         "Status": row["Status"],
-        "VerificationMeta": _meta(row["VerificationMeta"]),
-        "PolicyMeta": _meta(row["PolicyMeta"]),
-        "Options": _meta(row["Options"]),
+        "VerificationMeta": _php_json(decode(row["VerificationMeta"])),
+        "PolicyMeta": _php_json(decode(row["PolicyMeta"])),
+        "Options": _php_json(decode(row["Options"])),
     }
 
 
@@ -47,3 +82,76 @@ def list_for_user(db: Connection, user_id: int) -> list[dict[str, Any]]:
         " WHERE RelUserID = ? AND Status <> 'Deleted' ORDER BY DomainID",
         (user_id,),
     )
+
+
+def get_owned(db: Connection, domain_id: int | None, user_id: int, lock: bool = False) -> dict[str, Any] | None:
+    """The user's domain ``domain_id`` unless deleted; None for anyone else's, exactly as for a
+    missing one. ``lock`` holds the row until the transaction ends (MySQL; SQLite's
+    ``BEGIN IMMEDIATE`` already holds the whole database)."""
+    if domain_id is None:
+        return None
+    suffix = " FOR UPDATE" if lock and db.dialect == "mysql" else ""
+    return db.one(
+        f"SELECT {_COLUMNS} FROM {{p}}sender_domains"
+        f" WHERE DomainID = ? AND RelUserID = ? AND Status <> 'Deleted'{suffix}",
+        (domain_id, user_id),
+    )
+
+
+def get_by_id(db: Connection, domain_id: int) -> dict[str, Any] | None:
+    return db.one(f"SELECT {_COLUMNS} FROM {{p}}sender_domains WHERE DomainID = ?", (domain_id,))
+
+
+def lock_user(db: Connection, user_id: int) -> None:
+    """Serialize the user's creates: every check-then-insert of theirs waits for the one before."""
+    if db.dialect == "mysql":
+        db.one("SELECT UserID FROM {p}users WHERE UserID = ? FOR UPDATE", (user_id,))
+
+
+def find_pair(db: Connection, domain: str, user_id: int) -> dict[str, Any] | None:
+    """The user's row for ``domain`` in any status, deleted ones included."""
+    return db.one(
+        f"SELECT {_COLUMNS} FROM {{p}}sender_domains WHERE SenderDomain = ? AND RelUserID = ?",
+        (domain, user_id),
+    )
+
+
+def count_active(db: Connection, user_id: int) -> int:
+    row = db.one(
+        "SELECT COUNT(*) AS n FROM {p}sender_domains WHERE RelUserID = ? AND Status <> 'Deleted'", (user_id,)
+    )
+    return int(row["n"])
+
+
+def insert(db: Connection, domain: str, user_id: int, status: str, meta: dict, options: dict) -> int:
+    _, domain_id = db.execute(
+        "INSERT INTO {p}sender_domains (SenderDomain, RelUserID, CreatedAt, Status, VerificationMeta,"
+        " PolicyMeta, Options) VALUES (?, ?, ?, ?, ?, '[]', ?)",
+        (domain, user_id, now(), status, encode(meta), encode(options)),
+    )
+    return int(domain_id)
+
+
+def save(db: Connection, domain_id: int, *, status: str | None = None, meta: dict | None = None,
+         options: dict | None = None, failed_checks: int | None = None, approved: bool | None = None) -> None:
+    """Write the given columns of one row; the others are left as they are."""
+    columns = {"Status": status, "VerificationMeta": None if meta is None else encode(meta),
+               "Options": None if options is None else encode(options), "FailedChecks": failed_checks,
+               "Approved": None if approved is None else int(approved)}
+    changes = {name: value for name, value in columns.items() if value is not None}
+    if changes:
+        assignments = ", ".join(f"{name} = ?" for name in changes)
+        db.execute(f"UPDATE {{p}}sender_domains SET {assignments} WHERE DomainID = ?",
+                   (*changes.values(), domain_id))
+
+
+def pending_for_user(db: Connection, user_id: int, limit: int) -> list[dict[str, Any]]:
+    return db.query(
+        f"SELECT {_COLUMNS} FROM {{p}}sender_domains WHERE RelUserID = ? AND Status = 'Approval Pending'"
+        " ORDER BY DomainID LIMIT ?",
+        (user_id, limit),
+    )
+
+
+def enabled_domains(db: Connection) -> list[dict[str, Any]]:
+    return db.query(f"SELECT {_COLUMNS} FROM {{p}}sender_domains WHERE Status = 'Enabled' ORDER BY DomainID")

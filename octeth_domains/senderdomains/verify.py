@@ -12,7 +12,6 @@ import hashlib
 import ipaddress
 import json
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -254,27 +253,14 @@ class VerificationCache:
 
             self._memory[key] = (now + ttl, raw)
 
-    def invalidate(self, domain_id: int) -> None:
-        """Drop every cached outcome of ``domain_id``, whatever its record set."""
-        domain_prefix = f"{int(domain_id)}:"
-
+    def delete(self, key: str) -> None:
+        """Drop the outcome stored under ``key``, if any."""
         if self.client is None:
             with self._lock:
-                for key in [k for k in self._memory if k.startswith(domain_prefix)]:
-                    del self._memory[key]
-
+                self._memory.pop(key, None)
             return
 
-        # Redis matches with globs; the prefix must match literally.
-        pattern = re.sub(r"([*?\[\]\\])", r"\\\1", self.prefix + domain_prefix) + "*"
-
-        def delete(client: redis.Redis) -> None:
-            keys = list(client.scan_iter(match=pattern, count=500))
-
-            if keys:
-                client.delete(*keys)
-
-        self._redis(delete)
+        self._redis(lambda client: client.delete(self.prefix + key))
 
     def _redis(self, command: Callable[[redis.Redis], Any]) -> Any:
         if time.monotonic() < self._down_until:
