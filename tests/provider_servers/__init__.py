@@ -1,0 +1,193 @@
+"""Local HTTP servers that behave like the DNS providers' public APIs.
+
+Each fake listens on 127.0.0.1 on a free port, in a background thread, and
+keeps its zones in memory. They implement what the providers document, with
+the quirks a client must survive (Namecheap's replace-all ``setHosts`` and
+its lower-case ``host`` element, the error bodies of each API).
+
+Control knobs shared by every fake (see :class:`FakeServer`):
+
+- ``server.requests``: every request received, as :class:`Seen`
+  (method, path, query, headers, form, json), in order;
+  ``server.writes()`` only the ones that change something.
+- ``server.fail(n, status=500, retry_after=None)``: the next ``n`` requests
+  get that status (with an empty JSON body) instead of being served.
+- ``server.hang(n=1)``: the next ``n`` requests are never answered (until
+  ``server.stop()``), to test client timeouts.
+- ``server.add_zone(name, records, ...)`` / ``server.dump(name)``: seed and
+  read a zone as ``(fqdn, type, value)`` tuples, the same shape for every
+  fake, so tests can compare zones across providers.
+
+Use as a context manager or call ``start()`` / ``stop()``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import typing as t
+from dataclasses import dataclass, field
+
+from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
+
+#: One record in the shape shared by every fake: (fully qualified name, TYPE, value).
+#: Values: CNAME targets without the final dot, TXT text unquoted, MX as
+#: "priority host".
+Entry = tuple[str, str, str]
+
+
+@dataclass
+class Seen:
+    """One request as the fake received it."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    form: dict[str, str] = field(default_factory=dict)
+    json: t.Any = None
+    body: bytes = b""
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """No access log: it would print the credentials the client sent, and a
+    test that checks the client's logs must only see the client's."""
+
+    def log(self, type: str, message: str, *args: t.Any) -> None:
+        pass
+
+
+class FakeServer:
+    """A threaded WSGI server around :meth:`handle`, with the shared knobs."""
+
+    #: Requests with these methods change state (Namecheap overrides :meth:`is_write`).
+    write_methods = {"POST", "PUT", "PATCH", "DELETE"}
+    #: How long a hanging request waits at most (it is released at ``stop()``).
+    hang_seconds = 30.0
+
+    def __init__(self) -> None:
+        self.requests: list[Seen] = []
+        self.lock = threading.RLock()
+        self._fail_left = 0
+        self._fail_status = 500
+        self._fail_retry_after: str | None = None
+        self._hang_left = 0
+        self._release = threading.Event()
+        self._server: t.Any = None
+        self._thread: threading.Thread | None = None
+        self.url = ""
+
+    # -- life ----------------------------------------------------------
+
+    def start(self) -> FakeServer:
+        self._server = make_server(
+            "127.0.0.1", 0, self._wsgi, threaded=True, request_handler=_QuietHandler
+        )
+        self._server.daemon_threads = True
+        port = self._server.socket.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._release.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> FakeServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    # -- knobs ---------------------------------------------------------
+
+    def fail(self, n: int, status: int = 500, retry_after: str | None = None) -> None:
+        """Answer the next ``n`` requests with ``status`` instead of serving them."""
+        with self.lock:
+            self._fail_left = n
+            self._fail_status = status
+            self._fail_retry_after = retry_after
+
+    def hang(self, n: int = 1) -> None:
+        """Never answer the next ``n`` requests (they wait until ``stop()``)."""
+        with self.lock:
+            self._hang_left = n
+
+    def is_write(self, seen: Seen) -> bool:
+        return seen.method in self.write_methods
+
+    def writes(self) -> list[Seen]:
+        """The requests received so far that would change state."""
+        with self.lock:
+            return [s for s in self.requests if self.is_write(s)]
+
+    def clear_requests(self) -> None:
+        with self.lock:
+            self.requests.clear()
+
+    # -- subclass API --------------------------------------------------
+
+    def handle(self, request: Request) -> Response:
+        raise NotImplementedError
+
+    def add_zone(self, name: str, records: t.Iterable[Entry], **options: t.Any) -> None:
+        raise NotImplementedError
+
+    def dump(self, name: str) -> list[Entry]:
+        raise NotImplementedError
+
+    # -- plumbing ------------------------------------------------------
+
+    def _wsgi(self, environ: dict[str, t.Any], start_response: t.Any) -> t.Iterable[bytes]:
+        request = Request(environ)
+        body = request.get_data(cache=True)
+        payload = None
+        if request.mimetype == "application/json" and body:
+            try:
+                payload = json.loads(body)
+            except ValueError:
+                payload = None
+        seen = Seen(
+            method=request.method,
+            path=request.path,
+            query=dict(request.args.items()),
+            headers=dict(request.headers.items()),
+            form=dict(request.form.items()),
+            json=payload,
+            body=body,
+        )
+        with self.lock:
+            self.requests.append(seen)
+            hang = self._hang_left > 0
+            if hang:
+                self._hang_left -= 1
+            fail = not hang and self._fail_left > 0
+            if fail:
+                self._fail_left -= 1
+            status, retry_after = self._fail_status, self._fail_retry_after
+        if hang:
+            self._release.wait(self.hang_seconds)
+            response = Response("", status=504)
+        elif fail:
+            response = Response("{}", status=status, mimetype="application/json")
+            if retry_after is not None:
+                response.headers["Retry-After"] = retry_after
+        else:
+            with self.lock:
+                response = self.handle(request)
+        return response(environ, start_response)
+
+
+def json_response(payload: t.Any, status: int = 200) -> Response:
+    return Response(json.dumps(payload), status=status, mimetype="application/json")
+
+
+__all__ = ["Entry", "FakeServer", "Seen", "json_response"]
