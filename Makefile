@@ -20,7 +20,7 @@ $(VENV)/.installed: setup.cfg setup.py pyproject.toml
 run: install
 	$(BIN)/octeth-domains db upgrade
 	@$(BIN)/octeth-domains demo | tail -n 1 | $(BIN)/python -c 'import json, sys; d = json.load(sys.stdin); print("Demo user %s, password %s" % (d["Username"], d["Password"])); print("APIKey=" + d["APIKey"]); print("Try: curl \"http://$(HOST):$(PORT)/api/v1/user.senderdomains?APIKey=" + d["APIKey"] + "\"")'
-	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 1 --threads 8 --access-logfile - wsgi:app
+	GUNICORN_BIND=$(HOST):$(PORT) GUNICORN_WORKERS=1 $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 # The whole suite: every API test runs on MariaDB + Redis and again on the embedded default.
 test: install

@@ -17,7 +17,7 @@ def main(argv: list[str]) -> int:
             print(f"usage: {sys.argv[0]} Command=<command> [Name=value ...]", file=sys.stderr)
             return 2
         pairs.append((name, value))
-    if not pairs:
+    if not any(name.lower() == "command" for name, _ in pairs):
         print(f"usage: {sys.argv[0]} Command=<command> [Name=value ...]", file=sys.stderr)
         return 2
 

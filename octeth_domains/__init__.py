@@ -10,6 +10,9 @@ from werkzeug.exceptions import HTTPException
 
 from . import config, db, hooks
 
+# Nothing the API takes comes near this; a larger body is refused before it is read (413).
+MAX_BODY_BYTES = 1024 * 1024
+
 
 def create_app(env: Mapping[str, str] | None = None) -> Flask:
     """Build the app from ``env`` (default: the process environment), as SPEC §8 describes."""
@@ -22,6 +25,7 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)  # home of the SQLite file and generated secret
     app.config.update(config.from_environment(app.instance_path, env))
     app.config["SECRET_KEY"] = app.config["OCTETH_SECRET_KEY"]
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -49,9 +53,10 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
     cli.register(app)
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException):  # outside the doors: unknown paths, oversized bodies
-        code = envelope.UNKNOWN_COMMAND if error.code == 404 else envelope.BAD_REQUEST
-        return envelope.render_error(envelope.APIError(code, error.name, error.code or 400))
+    def http_error(error: HTTPException):  # outside the doors: unknown paths and methods
+        from flask import request
+
+        return envelope.render_error(envelope.from_http_exception(error, request.path.startswith("/api")))
 
     hooks.load_plugins(app)
     return app

@@ -13,7 +13,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, FlaskGroup
 
-from .db import DatabaseUnavailable, IntegrityError
+from .db import DatabaseUnavailable, IntegrityError, SchemaMissing
 from .models import senderdomains as model
 from .models import users
 from .models.senderdomains import STATUSES
@@ -40,6 +40,8 @@ class _Friendly:
         return None
 
     def __exit__(self, kind, error, _tb) -> None:
+        if isinstance(error, SchemaMissing):
+            raise click.ClickException("the database has no schema yet: run `octeth-domains db upgrade`")
         if isinstance(error, DatabaseUnavailable):
             raise click.ClickException(f"the database is unavailable: {error}")
         if isinstance(error, IntegrityError):

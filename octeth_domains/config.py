@@ -5,6 +5,7 @@ import ipaddress
 import os
 import re
 import secrets
+import tempfile
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -58,11 +59,22 @@ def _secret_key(instance_path: Path, env: Mapping[str, str]) -> bytes:
         return env["OCTETH_SECRET_KEY"].encode()
     path = instance_path / "secret_key"
     if not path.exists():
+        # Several workers may start at once on a fresh instance folder: each writes a complete
+        # file of its own and links it into place; the first link wins and all read the winner.
         instance_path.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_hex(32))
-    return path.read_text().strip().encode()
+        fd, temporary = tempfile.mkstemp(dir=instance_path, prefix=".secret_key.")
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
+            os.link(temporary, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(temporary)
+    key = path.read_text().strip()
+    if not key:
+        raise ConfigError(f"{path} is empty; remove it or set OCTETH_SECRET_KEY")
+    return key.encode()
 
 
 def from_environment(instance_path: str, env: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -77,6 +89,7 @@ def from_environment(instance_path: str, env: Mapping[str, str] | None = None) -
     return {
         "OCTETH_DATABASE_URL": database_url,
         "OCTETH_DATABASE_TIMEOUT": _float(env, "OCTETH_DATABASE_TIMEOUT", 2.0),
+        "OCTETH_DATABASE_QUERY_TIMEOUT": _float(env, "OCTETH_DATABASE_QUERY_TIMEOUT", 5.0),
         "OCTETH_DATABASE_POOL_SIZE": _int(env, "OCTETH_DATABASE_POOL_SIZE", 10),
         "OCTETH_REDIS_URL": env.get("OCTETH_REDIS_URL") or None,
         "OCTETH_REDIS_KEY_PREFIX": env.get("OCTETH_REDIS_KEY_PREFIX", "octeth"),

@@ -34,6 +34,10 @@ class DatabaseUnavailable(Exception):
     """The database could not be reached; the request may succeed if retried later."""
 
 
+class SchemaMissing(DatabaseUnavailable):
+    """The database answers but has no schema yet: ``octeth-domains db upgrade`` was not run."""
+
+
 class DatabaseError(Exception):
     """A statement failed for a reason other than availability, e.g. a unique key."""
 
@@ -48,14 +52,18 @@ def _translated_errors() -> Iterator[None]:
         yield
     except pymysql.err.IntegrityError as exc:
         raise IntegrityError(str(exc.args[1] if len(exc.args) > 1 else exc)) from exc
-    except (pymysql.err.OperationalError, pymysql.err.InterfaceError) as exc:
+    except (pymysql.err.OperationalError, pymysql.err.InterfaceError, pymysql.err.ProgrammingError) as exc:
         code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
+        if code == 1146:
+            raise SchemaMissing("no such table: run `octeth-domains db upgrade`") from exc
         if isinstance(exc, pymysql.err.InterfaceError) or code in _MYSQL_UNAVAILABLE:
             raise DatabaseUnavailable(f"MySQL unavailable ({code})") from exc
         raise DatabaseError(f"MySQL error {code}") from exc
     except sqlite3.IntegrityError as exc:
         raise IntegrityError(str(exc)) from exc
     except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            raise SchemaMissing("no such table: run `octeth-domains db upgrade`") from exc
         if any(text in str(exc).lower() for text in _SQLITE_UNAVAILABLE):
             raise DatabaseUnavailable(f"SQLite unavailable: {exc}") from exc
         raise
@@ -85,14 +93,14 @@ class Connection:
 
     def _run(self, sql: str, args: Sequence[Any]) -> Any:
         cursor = self._cursor()
-        with _translated_errors():
+        with self.database.guard():
             cursor.execute(_prepare(sql, self.dialect, self.database.prefix), tuple(args))
         return cursor
 
     def query(self, sql: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """All rows of a SELECT, each as a dict keyed by column name."""
         cursor = self._run(sql, args)
-        with _translated_errors():
+        with self.database.guard():
             rows = cursor.fetchall()
         if self.dialect == "sqlite":
             return [dict(row) for row in rows]
@@ -117,10 +125,11 @@ class Connection:
     def transaction(self, lock: bool = False) -> Iterator["Connection"]:
         """One atomic unit. ``lock=True`` takes SQLite's write lock at once (``BEGIN IMMEDIATE``)
         so that a check-then-insert cannot interleave; on MySQL use ``SELECT … FOR UPDATE``."""
-        if self._in_transaction:
+        # SQLite connections are shared by the sessions of a thread: one may already be inside.
+        if self._in_transaction or (self.dialect == "sqlite" and self._raw.in_transaction):
             yield self
             return
-        with _translated_errors():
+        with self.database.guard():
             if self.dialect == "mysql":
                 self._raw.begin()
             else:
@@ -136,17 +145,20 @@ class Connection:
                 pass
             raise
         self._in_transaction = False
-        with _translated_errors():
+        with self.database.guard():
             self._raw.commit()
 
     def close(self) -> None:
+        if self._raw is None:
+            return
+        raw, self._raw = self._raw, None
         if self.dialect == "mysql":
             try:
-                self._raw.close()  # back to the pool, rolled back
+                raw.close()  # back to the pool, rolled back
             except Exception:
                 pass
-        elif self._raw.in_transaction:
-            self._raw.rollback()
+        else:
+            self.database._release_sqlite(raw)
 
 
 def split_statements(sql: str) -> list[str]:
@@ -158,9 +170,15 @@ def split_statements(sql: str) -> list[str]:
 class Database:
     """A database named by URL: ``mysql://user:pass@host:port/name`` or ``sqlite:///path``."""
 
-    def __init__(self, url: str, prefix: str = "oempro_", timeout: float = 2.0, pool_size: int = 10):
+    # After a connection-level failure every request answers 100004 at once for this long instead
+    # of waiting on a dead server again; then one request tries for real.
+    UNAVAILABLE_BACKOFF = 2.0
+
+    def __init__(self, url: str, prefix: str = "oempro_", timeout: float = 2.0, pool_size: int = 10,
+                 query_timeout: float = 5.0):
         self.url = url
         self.prefix = prefix
+        self._down_until = 0.0
         parsed = urlparse(url)
         scheme = parsed.scheme.split("+")[0]
         if scheme in ("mysql", "mariadb"):
@@ -172,7 +190,9 @@ class Database:
                 maxcached=pool_size,
                 maxconnections=0,
                 blocking=False,
-                ping=1,
+                # No ping at checkout: against a hung server a ping waits as long as a query. A
+                # dead pooled connection fails its first statement, and DBUtils reconnects once.
+                ping=0,
                 host=parsed.hostname or "127.0.0.1",
                 port=parsed.port or 3306,
                 user=unquote(parsed.username or "root"),
@@ -180,22 +200,36 @@ class Database:
                 database=unquote(parsed.path.lstrip("/")) or None,
                 charset=options.get("charset", "utf8mb4"),
                 autocommit=True,
-                connect_timeout=max(1, int(timeout)),
-                read_timeout=30,
-                write_timeout=30,
+                connect_timeout=timeout,
+                read_timeout=query_timeout,
+                write_timeout=query_timeout,
             )
         elif scheme == "sqlite":
             self.dialect = "sqlite"
             # sqlite:///relative.db and sqlite:////absolute.db, as SQLAlchemy reads them.
             self.path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else parsed.path
-            self._timeout = timeout
+            # How long a writer waits for SQLite's lock before the request answers 100004.
+            self._timeout = max(timeout, query_timeout)
             self._local = threading.local()
         else:
             raise ValueError("OCTETH_DATABASE_URL must start with mysql:// or sqlite:///")
 
+    @contextmanager
+    def guard(self) -> Iterator[None]:
+        """Translate driver errors; remember a MySQL outage so the next requests fail fast."""
+        try:
+            with _translated_errors():
+                yield
+        except SchemaMissing:
+            raise
+        except DatabaseUnavailable:
+            if self.dialect == "mysql":
+                self._down_until = time.monotonic() + self.UNAVAILABLE_BACKOFF
+            raise
+
     def _sqlite_connection(self) -> sqlite3.Connection:
-        # One connection per thread, kept: opening SQLite is cheap but not free, and a connection
-        # may not cross threads.
+        # One connection per thread, kept and shared by that thread's sessions: opening SQLite is
+        # cheap but not free, and a connection may not cross threads.
         raw = getattr(self._local, "raw", None)
         if raw is None:
             with _translated_errors():
@@ -204,12 +238,23 @@ class Database:
                 raw.execute("PRAGMA journal_mode=WAL")
                 raw.execute("PRAGMA foreign_keys=ON")
             self._local.raw = raw
+            self._local.users = 0
+        self._local.users += 1
         return raw
+
+    def _release_sqlite(self, raw: sqlite3.Connection) -> None:
+        # Only the last session of the thread may end a transaction left open; an inner one
+        # closing must not roll back the work of the session around it.
+        self._local.users -= 1
+        if self._local.users == 0 and raw.in_transaction:
+            raw.rollback()
 
     def connect(self) -> Connection:
         """Check out a connection; :meth:`Connection.close` gives it back."""
         if self.dialect == "mysql":
-            with _translated_errors():
+            if time.monotonic() < self._down_until:
+                raise DatabaseUnavailable("MySQL unavailable (failed moments ago)")
+            with self.guard():
                 raw = self._pool.connection()
             return Connection(self, raw)
         return Connection(self, self._sqlite_connection())
@@ -272,6 +317,7 @@ def init_app(app: Flask) -> Database:
         prefix=config["OCTETH_TABLE_PREFIX"],
         timeout=config["OCTETH_DATABASE_TIMEOUT"],
         pool_size=config["OCTETH_DATABASE_POOL_SIZE"],
+        query_timeout=config["OCTETH_DATABASE_QUERY_TIMEOUT"],
     )
     app.extensions["octeth_db"] = database
     app.teardown_appcontext(_close_db)

@@ -71,6 +71,12 @@ def test_user_apikey_revokes_the_old_key(env, app):
     assert client.get("/api/v1/user.senderdomains", query_string={"APIKey": old}).get_json()["ErrorCode"] == 0
 
 
+def test_commands_before_db_upgrade_say_what_to_do(tmp_path):
+    env = {"OCTETH_INSTANCE_PATH": str(tmp_path / "fresh"), "OCTETH_SECRET_KEY": "k", "OCTETH_DATABASE_URL": ""}
+    result = cli(env, "group", "create", "Early", check=False)
+    assert result.returncode == 1 and "db upgrade" in result.stderr and "Traceback" not in result.stderr
+
+
 def test_cli_errors_are_one_line_not_a_traceback(env):
     cli(env, "group", "create", "Twice")
     result = cli(env, "group", "create", "Twice", check=False)
@@ -98,6 +104,7 @@ def test_api_php_py_exit_statuses(env):
     assert json.loads(result.stdout)["Errors"] == [{"Code": 0, "Message": "Authentication failed"}]
     assert api_php(env, "Command=user.nothing").returncode == 1
     assert api_php(env, "not-a-pair").returncode == 2
+    assert api_php(env, "APIKey=x").returncode == 2
     assert api_php(env).returncode == 2
 
 

@@ -1,4 +1,5 @@
 """The two doors, command names, envelopes and hard failures (SPEC §1, §4)."""
+import json
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -128,3 +129,63 @@ def test_hard_failures_100000_and_100001_are_always_json(client):
 def test_unknown_path_outside_the_api_is_an_envelope(client):
     response = client.get("/nothing/here")
     assert response.status_code == 404 and body(response)["ErrorCode"] == 100003
+
+
+def test_a_body_over_one_mib_is_413_in_the_envelope(client):
+    response = client.post("/api.php", data={"Command": "user.senderdomain.list", "Padding": "x" * (1024 * 1024)})
+    assert error_of(response) == (413, 100001)
+
+
+def test_too_many_multipart_parts_is_an_envelope_not_a_500(client):
+    data = {f"p{n}": "x" for n in range(1100)}
+    response = client.post("/api.php", data=data, content_type="multipart/form-data")
+    assert response.status_code in (400, 413) and body(response)["ErrorCode"] == 100001
+
+
+@pytest.mark.parametrize("method", ["TRACE", "PROPFIND"])
+def test_exotic_methods_are_100001(client, method):
+    assert error_of(client.open("/api/v1/user.senderdomains", method=method)) == (400, 100001)
+
+
+def test_an_empty_rest_name_is_100003(client):
+    assert error_of(client.get("/api/v1/")) == (400, 100003)
+
+
+def test_unknown_command_answers_in_xml_when_asked(client):
+    response = client.get("/api.php", query_string={"Command": "nope", "ResponseFormat": "XML"})
+    assert response.mimetype == "text/xml" and response.status_code == 400
+    assert ET.fromstring(response.get_data()).findtext("ErrorCode") == "100003"
+
+
+def test_a_stray_broken_body_on_get_is_ignored(client, accounts):
+    user = accounts.user()
+    response = client.get("/api/v1/user.senderdomains", query_string={"APIKey": user["APIKey"]}, data="{bad",
+                          content_type="application/json")
+    assert body(response) == {"Success": True, "SenderDomains": []}
+
+
+def test_a_lone_surrogate_is_refused_cleanly(client, accounts):
+    accounts.user(username="u")
+    for params in ({"Username": "u", "Password": "\ud800"}, {"Username": "\ud800", "Password": "x"}):
+        response = client.post("/api/v1/user.login", data=json.dumps(params), content_type="application/json")
+        assert response.status_code == 200 and body(response)["ErrorCode"] == 3
+
+
+def test_the_schema_missing_is_100004(make_env, backend):
+    from conftest import MYSQL_SERVER, _mysql_admin
+
+    overrides = {}
+    if backend == "mariadb":
+        admin = _mysql_admin()
+        admin.cursor().execute("CREATE DATABASE octeth_test_empty_schema")
+        overrides["OCTETH_DATABASE_URL"] = f"{MYSQL_SERVER}/octeth_test_empty_schema"
+    try:
+        app = create_app(make_env(**overrides))
+        response = app.test_client().get("/api/v1/user.senderdomains", query_string={"APIKey": "k"})
+        assert error_of(response) == (503, 100004)
+        # A missing schema is not an outage: the next request tries again at once.
+        assert app.test_client().get("/api/v1/user.senderdomains?APIKey=k").status_code == 503
+    finally:
+        if backend == "mariadb":
+            admin.cursor().execute("DROP DATABASE octeth_test_empty_schema")
+            admin.close()

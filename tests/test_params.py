@@ -4,7 +4,7 @@ import json
 import pytest
 
 from octeth_domains.api.envelope import APIError
-from octeth_domains.api.params import collect, parse_bool, parse_id
+from octeth_domains.api.params import collect, fold, parse_bool, parse_id
 
 
 @pytest.fixture
@@ -16,7 +16,7 @@ def bare_app():
 
 def gather(app, method, path="/api.php", command=None, rest=False, **kwargs):
     with app.test_request_context(path, method=method, **kwargs) as ctx:
-        return dict((name.casefold(), value) for name, value in collect(ctx.request, command, rest=rest).items())
+        return dict((fold(name), value) for name, value in collect(ctx.request, command, rest=rest).items())
 
 
 def test_get_reads_the_query_string(bare_app):
@@ -122,7 +122,29 @@ def test_ids_that_are_never_coerced(value):
     assert parse_id(value) is None
 
 
-def test_the_json_helper_sees_every_source_once(bare_app):
-    # A JSON body on POST wins over the form: both are never read together.
-    got = gather(bare_app, "POST", data=json.dumps({"A": "1"}), content_type="application/json")
-    assert got == {"a": "1"}
+def test_duplicate_keys_inside_one_json_body_are_refused(bare_app):
+    with pytest.raises(APIError) as caught:
+        gather(bare_app, "POST", data='{"APIKey": "wrong", "APIKey": "right"}', content_type="application/json")
+    assert caught.value.code == 100001
+    assert gather(bare_app, "POST", data='{"A": 1, "A": 1}', content_type="application/json") == {"a": 1}
+
+
+def test_only_ascii_letters_fold(bare_app):
+    got = gather(bare_app, "GET", query_string={"API\u212aey": "k"})  # a Kelvin sign, not a K
+    assert got == {"API\u212aey": "k"} and "apikey" not in got
+
+
+@pytest.mark.parametrize("body", ['{"A": NaN}', '{"A": Infinity}', '{"A":' + "[" * 5000 + "]" * 5000 + "}"])
+def test_json_that_python_would_accept_but_is_not_json(bare_app, body):
+    with pytest.raises(APIError) as caught:
+        gather(bare_app, "POST", data=body, content_type="application/json")
+    assert caught.value.code == 100000
+
+
+def test_a_stray_body_on_get_is_not_read(bare_app):
+    got = gather(bare_app, "GET", command="user.senderdomain.list", rest=True, data="{broken",
+                 content_type="application/json", query_string={"APIKey": "k"})
+    assert got == {"apikey": "k"}
+    got = gather(bare_app, "GET", data="{broken", content_type="application/json",
+                 query_string={"Command": "user.senderdomain.list"})
+    assert got == {"command": "user.senderdomain.list"}

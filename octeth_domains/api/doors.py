@@ -7,12 +7,22 @@ import logging
 from typing import Any
 
 from flask import Blueprint, Response, g, request
+from werkzeug.exceptions import HTTPException
 
 from ..db import DatabaseUnavailable, get_db
 from . import limits
 from .auth import authenticate, require_permission
-from .envelope import APIError, authentication_failed, bad_request, internal_error, render, render_error, unavailable
-from .params import Params, collect
+from .envelope import (
+    APIError,
+    authentication_failed,
+    bad_request,
+    from_http_exception,
+    internal_error,
+    render,
+    render_error,
+    unavailable,
+)
+from .params import Params, collect, fold
 from .registry import Command, registry
 
 log = logging.getLogger(__name__)
@@ -42,9 +52,15 @@ def run(entry: Command, params: Params) -> dict[str, Any]:
     return entry.handler(args, caller)
 
 
+def _format_asked_in_query() -> str:
+    # Before the parameters are read (or when they cannot be), the query string alone decides.
+    asked = [value for name, value in request.args.items(multi=True) if fold(name) == "responseformat"]
+    return "XML" if asked and asked[0] == "XML" else "JSON"
+
+
 def dispatch(rest_path: str | None) -> Response:
     """Answer the current request on the legacy door (``rest_path`` None) or the REST door."""
-    fmt = "JSON"
+    fmt = _format_asked_in_query()
     try:
         if rest_path is None:
             if request.method not in ("GET", "POST"):
@@ -54,12 +70,13 @@ def dispatch(rest_path: str | None) -> Response:
         else:
             entry = registry.by_route(request.method, rest_path)
             params = collect(request, entry.name, rest=True)
-        if params.get("ResponseFormat") == "XML":
-            fmt = "XML"
+        fmt = "XML" if params.get("ResponseFormat") == "XML" else "JSON"
         g.command = entry.name
         return render(run(entry, params), fmt)
     except APIError as error:
         failure = error
+    except HTTPException as error:  # Werkzeug's own limits: body size, multipart parts
+        failure = from_http_exception(error)
     except DatabaseUnavailable as error:
         log.warning("database unavailable: %s", error)
         failure = unavailable()

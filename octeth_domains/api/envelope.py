@@ -60,6 +60,17 @@ def unknown_command(name: str | None) -> APIError:
     return APIError(UNKNOWN_COMMAND, "Unknown command", 400)
 
 
+def from_http_exception(error: Any, api_path: bool = True) -> APIError:
+    """A Werkzeug HTTP error (unknown path, method, oversized body) as the envelope's hard failure."""
+    if error.code == 413:
+        return APIError(BAD_REQUEST, "Request body is too large", 413)
+    if error.code == 404:
+        return APIError(UNKNOWN_COMMAND, "Unknown command", 400 if api_path else 404)
+    if error.code == 405:
+        return APIError(BAD_REQUEST, "Method not supported for this path", 400)
+    return APIError(BAD_REQUEST, error.name, error.code or 400)
+
+
 def unavailable() -> APIError:
     return APIError(
         UNAVAILABLE, "A required component is unavailable, try again later", 503, {"Retry-After": "30"}

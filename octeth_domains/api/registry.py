@@ -18,7 +18,7 @@ from typing import Any, Callable
 from marshmallow import EXCLUDE, Schema, ValidationError
 
 from .envelope import APIError, bad_request, unknown_command
-from .params import Params
+from .params import Params, comparable, fold
 
 Route = tuple[str, str]  # (HTTP method, path below /api/v1/)
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -47,13 +47,13 @@ class Command:
         data = {}
         for name, schema_field in schema.fields.items():
             key = schema_field.data_key or name
-            for spelling in (key, *schema_field.metadata.get("aliases", ())):
-                if spelling in params:
-                    value = params[spelling]
-                    # An empty value is a missing one, as the PHP product's empty() saw it.
-                    if value not in ("", None):
-                        data[key] = value
-                    break
+            # An empty value is a missing one, as the PHP product's empty() saw it.
+            given = [params[spelling] for spelling in (key, *schema_field.metadata.get("aliases", ()))
+                     if spelling in params and params[spelling] not in ("", None)]
+            if len({comparable(value) for value in given}) > 1:
+                raise bad_request(f"Parameter {key} was given more than once with different values")
+            if given:
+                data[key] = given[0]
         try:
             return schema.load(data, unknown=EXCLUDE)
         except ValidationError as error:
@@ -82,7 +82,7 @@ class Registry:
         authenticated: bool = True,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
-            key = name.casefold()
+            key = fold(name)
             if key in self.commands:
                 raise RuntimeError(f"command {name} is declared twice")
             entry = Command(
@@ -90,7 +90,7 @@ class Registry:
             )
             self.commands[key] = entry
             for method, path in [rest] if isinstance(rest, tuple) else rest or []:
-                self.routes.setdefault(path.casefold(), {})[method.upper()] = entry
+                self.routes.setdefault(fold(path), {})[method.upper()] = entry
             return handler
 
         return register
@@ -99,7 +99,7 @@ class Registry:
         """The command the legacy door's ``Command`` parameter names (100003 if none)."""
         if not isinstance(name, str) or not name.strip():
             raise unknown_command(None)
-        entry = self.commands.get(name.strip().casefold())
+        entry = self.commands.get(fold(name.strip()))
         if entry is None:
             raise unknown_command(name)
         return entry
@@ -107,7 +107,7 @@ class Registry:
     def by_route(self, method: str, path: str) -> Command:
         """The command ``method /api/v1/<path>`` runs (SPEC §1): the table's entry, else the
         command of that name with POST; 100001 for a method the path does not take."""
-        key = path.casefold()
+        key = fold(path)
         methods = self.routes.get(key, {})
         entry = methods.get(method)
         if entry is None and method == "POST" and key in self.commands:

@@ -1,0 +1,86 @@
+"""The data layer and the settings it starts from."""
+import multiprocessing
+
+import pytest
+
+from octeth_domains import config
+from octeth_domains.db import Database, IntegrityError
+
+
+@pytest.fixture
+def database(backend, request, tmp_path):
+    if backend == "mariadb":
+        db = Database(request.getfixturevalue("mysql_url"))
+    else:
+        db = Database(f"sqlite:///{tmp_path / 'layer.sqlite'}")
+        db.upgrade()
+    with db.session() as connection:
+        connection.execute("CREATE TABLE {p}layer_test (name VARCHAR(32) NOT NULL PRIMARY KEY)")
+    yield db
+    with db.session() as connection:
+        connection.execute("DROP TABLE {p}layer_test")
+
+
+def names(db):
+    with db.session() as connection:
+        return sorted(row["name"] for row in connection.query("SELECT name FROM {p}layer_test"))
+
+
+def test_a_transaction_commits_or_rolls_back_whole(database):
+    with database.session() as connection:
+        with connection.transaction():
+            connection.execute("INSERT INTO {p}layer_test (name) VALUES (?)", ("kept",))
+        with pytest.raises(IntegrityError):
+            with connection.transaction():
+                connection.execute("INSERT INTO {p}layer_test (name) VALUES (?)", ("lost",))
+                connection.execute("INSERT INTO {p}layer_test (name) VALUES (?)", ("kept",))
+    assert names(database) == ["kept"]
+
+
+def test_an_inner_session_does_not_end_the_outer_transaction(database):
+    with database.session() as outer:
+        with outer.transaction(lock=True):
+            outer.execute("INSERT INTO {p}layer_test (name) VALUES (?)", ("outer",))
+            with database.session() as inner:  # a hook or helper opening its own session
+                inner.query("SELECT 1 AS one")
+            outer.execute("INSERT INTO {p}layer_test (name) VALUES (?)", ("outer2",))
+    assert names(database) == ["outer", "outer2"]
+
+
+def test_percent_signs_and_placeholders_survive_both_dialects(database):
+    with database.session() as connection:
+        connection.execute("INSERT INTO {p}layer_test (name) VALUES (?)", ("100%s ?",))
+        row = connection.one("SELECT name FROM {p}layer_test WHERE name LIKE '100%%'".replace("%%", "%"))
+    assert row == {"name": "100%s ?"}
+
+
+def test_upgrade_is_recorded_and_safe_to_repeat(tmp_path):
+    db = Database(f"sqlite:///{tmp_path / 'fresh.sqlite'}")
+    assert db.upgrade() == ["0001_init"]
+    assert db.upgrade() == []
+
+
+def _read_secret(path, queue):
+    queue.put(config.from_environment(path, {})["OCTETH_SECRET_KEY"])
+
+
+def test_workers_starting_together_share_one_generated_secret(tmp_path):
+    context = multiprocessing.get_context("fork")
+    for trial in range(20):
+        instance = str(tmp_path / f"instance{trial}")
+        queue = context.Queue()
+        workers = [context.Process(target=_read_secret, args=(instance, queue)) for _ in range(4)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(10)
+        assert all(worker.exitcode == 0 for worker in workers)
+        keys = {queue.get(timeout=5) for _ in workers}
+        assert len(keys) == 1 and len(keys.pop()) == 64
+
+
+def test_bad_settings_are_refused_at_start(tmp_path):
+    for env in ({"OCTETH_TABLE_PREFIX": "x; DROP TABLE"}, {"OCTETH_DNS_SERVERS": "localhost"},
+                {"OCTETH_DNS_TIMEOUT": "soon"}):
+        with pytest.raises(config.ConfigError):
+            config.from_environment(str(tmp_path), {"OCTETH_SECRET_KEY": "k", **env})
