@@ -256,3 +256,29 @@ def test_stopped_server_is_a_provider_error(pdns: PdnsServer) -> None:
     pdns.process.wait(timeout=10)
     with pdns.provider(retries=0) as provider, pytest.raises(ProviderError, match="Could not connect"):
         provider.check_access(ZONE)
+
+
+def test_end_to_end_dns_set_then_verify_against_powerdns(pdns: PdnsServer, make_app, templates_file) -> None:
+    """The whole flow on a real DNS server: create, publish through the provider API, verify."""
+    from conftest import Accounts, Api
+
+    app = make_app(OCTETH_DNS_TEMPLATES=str(templates_file), OCTETH_DNS_SERVERS=f"127.0.0.1:{pdns.dns_port}",
+                   OCTETH_DNS_TIMEOUT="2", OCTETH_POWERDNS_API_URL=pdns.api_url)
+    user = Accounts(app).user(dns_template="Full")
+    api = Api(app, user["APIKey"])
+    _, created = api.create(SenderDomain="example.com")
+    domain_id = created["DomainID"]
+    assert api.verify(DomainID=domain_id)[1]["IsVerified"] is False
+
+    response = app.test_client().post("/api/v1/dns.set", json={
+        "APIKey": user["APIKey"], "Provider": "powerdns", "Domain": "example.com", "Api_key": pdns.api_key,
+        "RecordType": "campaign"})
+    body = response.get_json()
+    assert body["success"] is True and len(body["Records"]) == 5
+
+    with app.app_context():  # the failed probe above is cached for a minute; a user would wait
+        from octeth_domains.senderdomains import service
+        service._cache().delete(service.verify.cache_key(domain_id, created["SenderDomain"]["VerificationMeta"]["DNSRecords"]))
+    _, verified = api.verify(DomainID=domain_id)
+    assert (verified["IsVerified"], verified["Status"]) == (True, "Enabled"), verified
+    unrelated_intact(pdns)

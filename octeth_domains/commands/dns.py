@@ -1,0 +1,175 @@
+"""dns.provider, dns.authorize and dns.set (seed 003).
+
+Provider credentials arrive with the request, are handed to the provider client, and are gone
+with the request: never stored, never logged, never put in a response, not even inside an
+error's text (every message leaving here is scrubbed of them).
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import current_app
+from marshmallow import Schema
+
+from ..api.auth import Caller
+from ..api.envelope import APIError, bad_request
+from ..api.params import Text, comparable
+from ..api.registry import command
+from ..db import get_db
+from ..models import senderdomains as model
+from ..providers import AuthorizationFailed, Credentials, ProviderError, Record, get_provider_class
+from ..providers.base import scrub
+from ..providers.detect import DetectionFailed, find_zone
+from ..senderdomains import service, templates
+from ..senderdomains.names import InvalidDomain, normalize_domain
+
+log = logging.getLogger(__name__)
+
+MISSING_DOMAIN = {"missing": (1, "Missing Domain parameter")}
+API_URL_SETTINGS = {
+    "cloudflare": "OCTETH_CLOUDFLARE_API_URL",
+    "godaddy": "OCTETH_GODADDY_API_URL",
+    "namecheap": "OCTETH_NAMECHEAP_API_URL",
+    "powerdns": "OCTETH_POWERDNS_API_URL",
+}
+# What each provider needs besides the key, with the seed's code for its absence.
+REQUIRED = {
+    "godaddy": (("secret", 5, "Missing API secret parameter"),),
+    "namecheap": (("api_user", 6, "Missing API user parameter"), ("username", 7, "Missing username parameter")),
+}
+
+
+class ProviderSchema(Schema):
+    Domain = Text(required=True, metadata=MISSING_DOMAIN)
+
+
+class CredentialSchema(Schema):
+    # Both spellings of each credential are accepted: the seed's (Api_key, Useranem, …) and the
+    # later pages' (ApiKey, Username, …). ApiKey is read apart, see _provider_key.
+    Domain = Text(required=True, metadata=MISSING_DOMAIN)
+    Api_key = Text()
+    ApiKey = Text()
+    Provider = Text()
+    ApiSecret = Text(metadata={"aliases": ("Api_secret",)})
+    ApiUser = Text(metadata={"aliases": ("Api_user",)})
+    Username = Text(metadata={"aliases": ("Useranem",)})
+    RecordType = Text(metadata={"aliases": ("Record_type",)})
+
+
+def _zone_lookup(domain: str):
+    config = current_app.config
+    return find_zone(domain, config["OCTETH_DNS_SERVERS"], config["OCTETH_DNS_TIMEOUT"])
+
+
+@command("dns.provider", rest=("GET", "dns.provider"), schema=ProviderSchema)
+def dns_provider(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
+    unknown = APIError(2, "Unable to determine DNS provider for this domain")
+    try:
+        info = _zone_lookup(normalize_domain(args["Domain"]))
+    except (InvalidDomain, DetectionFailed):
+        raise unknown from None
+    if info.provider is None:
+        raise unknown
+    return {"provider": info.provider}
+
+
+def _provider_key(args: dict[str, Any], caller: Caller) -> str | None:
+    """``Api_key`` always names the provider's key; ``ApiKey`` does only when the caller did not
+    use that same name to authenticate (it is ``APIKey`` once case is folded)."""
+    keys = [args["Api_key"]] if "Api_key" in args else []
+    if caller.via != "apikey" and "ApiKey" in args:
+        keys.append(args["ApiKey"])
+    if len({comparable(key) for key in keys}) > 1:
+        raise bad_request("Parameter Api_key was given more than once with different values")
+    return keys[0] if keys else None
+
+
+def _client(args: dict[str, Any], caller: Caller, unsupported_code: int = 8):
+    """The provider client for this request, after the seed's parameter checks (codes 2–8)."""
+    key = _provider_key(args, caller)
+    if not key:
+        raise APIError(2, "Missing API key parameter")
+    name = args.get("Provider")
+    if not name:
+        raise APIError(3, "Missing provider parameter")
+    cls = get_provider_class(name)
+    name = name.strip().lower()
+    api_url = current_app.config.get(API_URL_SETTINGS.get(name, ""), None)
+    if cls is None or not api_url:
+        raise APIError(unsupported_code, f"Unsupported provider: {args['Provider']}")
+    credentials = Credentials(key, args.get("ApiSecret"), args.get("ApiUser"), args.get("Username"))
+    for attribute, code, message in REQUIRED.get(name, ()):
+        if not getattr(credentials, attribute):
+            raise APIError(code, message)
+    extra = {"client_ip": current_app.config["OCTETH_NAMECHEAP_CLIENT_IP"]} if name == "namecheap" else {}
+    return cls(credentials, api_url=api_url, timeout=current_app.config["OCTETH_PROVIDER_TIMEOUT"], **extra)
+
+
+def _domain(args: dict[str, Any], code: int, message: str) -> str:
+    try:
+        return normalize_domain(args["Domain"])
+    except InvalidDomain:
+        raise APIError(code, f"{message}: invalid domain name") from None
+
+
+@command("dns.authorize", rest=[("POST", "dns.authorize"), ("GET", "dns.authorize")], schema=CredentialSchema)
+def dns_authorize(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
+    prefix = "An error occurred during authorization"
+    client = _client(args, caller)
+    domain = _domain(args, 9, prefix)
+    try:
+        with client:
+            try:
+                zone = _zone_lookup(domain).zone
+            except DetectionFailed:
+                zone = domain  # the provider is asked about the name as given
+            client.check_access(zone)
+    except AuthorizationFailed as error:
+        log.info("dns.authorize refused by %s for %s", client.__class__.__name__, domain)
+        raise APIError(4, f"Authorization failed for this DNS provider: {error.reason}") from None
+    except ProviderError as error:
+        raise APIError(9, f"{prefix}: {error.reason}") from None
+    except Exception as error:  # anything else is still answered, and still without credentials
+        raise _cleaned(error, client, 9, prefix) from None
+    return {"success": True}
+
+
+@command("dns.set", rest=[("POST", "dns.set"), ("GET", "dns.set")], schema=CredentialSchema)
+def dns_set(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
+    prefix = "Failed to set DNS records for this domain"
+    client = _client(args, caller)
+    kind = (args.get("RecordType") or "").strip().lower()
+    if kind not in (templates.CAMPAIGN, templates.EMAIL_GATEWAY):
+        raise APIError(4, 'Missing record type parameter (e.g. "campaign", "email-gateway")')
+    domain = _domain(args, 9, prefix)
+    records = _records_to_publish(caller, kind, domain, prefix)
+    try:
+        with client:
+            zone = _zone_lookup(domain).zone
+            written = client.ensure_records(zone, [Record(host, rtype, value) for host, (rtype, value) in records.items()])
+    except DetectionFailed as error:
+        raise APIError(9, f"{prefix}: {error}") from None
+    except ProviderError as error:
+        raise APIError(9, f"{prefix}: {error.reason}") from None
+    except Exception as error:
+        raise _cleaned(error, client, 10, None) from None
+    return {"success": True, "Records": written}
+
+
+def _records_to_publish(caller: Caller, kind: str, domain: str, prefix: str) -> dict[str, tuple[str, str]]:
+    if kind == templates.EMAIL_GATEWAY:
+        rendered = service.render(templates.EMAIL_GATEWAY, caller.user.dns_template, domain, {})
+    else:
+        row = next((row for row in model.list_for_user(get_db(), caller.user.user_id)
+                    if row["SenderDomain"] == domain), None)
+        if row is None:
+            raise APIError(9, f"{prefix}: {domain} is not one of your sender domains")
+        rendered = model.records_of(row)
+    return {host: (record[0], record[1]) for host, record in rendered.items()}
+
+
+def _cleaned(error: Exception, client: Any, code: int, prefix: str | None) -> APIError:
+    text = scrub(f"{error.__class__.__name__}: {error}", client.credentials.values())
+    log.error("dns command failed unexpectedly: %s", text)
+    return APIError(code, f"{prefix}: {text}" if prefix else text)

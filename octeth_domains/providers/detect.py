@@ -1,0 +1,80 @@
+"""Which provider hosts a domain's DNS: find the zone (walk up to its SOA), read its NS records,
+and name the provider they belong to (SPEC §7)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import dns.exception
+import dns.name
+import dns.nameserver
+import dns.resolver
+
+# Name-server suffixes of the providers; the service drives the first three (and PowerDNS, which
+# has no public name servers) and names the others so that a user learns why it cannot.
+NAMESERVER_SUFFIXES = (
+    (".ns.cloudflare.com", "cloudflare"),
+    (".domaincontrol.com", "godaddy"),
+    (".registrar-servers.com", "namecheap"),
+    (".digitalocean.com", "digitalocean"),
+    (".linode.com", "linode"),
+    (".googledomains.com", "google"),
+    (".ns.hetzner.com", "hetzner"),
+    (".dnsimple.com", "dnsimple"),
+    (".dnsimple-edge.net", "dnsimple"),
+    (".nsone.net", "ns1"),
+    (".ovh.net", "ovh"),
+    (".gandi.net", "gandi"),
+    (".name.com", "namecom"),
+    (".vercel-dns.com", "vercel"),
+)
+
+
+class DetectionFailed(Exception):
+    """The zone or its name servers could not be found."""
+
+
+@dataclass(frozen=True)
+class ZoneInfo:
+    zone: str  # without the trailing dot
+    nameservers: tuple[str, ...]
+    provider: str | None
+
+
+def _resolver(servers: Sequence[tuple[str, int]] | None, timeout: float) -> dns.resolver.Resolver:
+    if servers is None:
+        resolver = dns.resolver.Resolver()
+    else:
+        resolver = dns.resolver.Resolver(configure=False)
+        resolver.nameservers = [dns.nameserver.Do53Nameserver(host, port) for host, port in servers]
+    resolver.lifetime = timeout
+    resolver.cache = None
+    return resolver
+
+
+def provider_of(nameservers: Sequence[str]) -> str | None:
+    """The provider every one of ``nameservers`` belongs to; None when unknown or mixed."""
+    found = set()
+    for host in nameservers:
+        host = host.rstrip(".").lower()
+        if ".awsdns-" in host:
+            found.add("route53")
+        elif host.endswith((".azure-dns.com", ".azure-dns.net", ".azure-dns.org", ".azure-dns.info")):
+            found.add("azure")
+        else:
+            found.add(next((name for suffix, name in NAMESERVER_SUFFIXES if host.endswith(suffix)), None))
+    return found.pop() if len(found) == 1 else None
+
+
+def find_zone(domain: str, servers: Sequence[tuple[str, int]] | None, timeout: float) -> ZoneInfo:
+    """The zone holding ``domain``, its NS host names, and the provider they point to."""
+    resolver = _resolver(servers, timeout)
+    try:
+        zone = dns.resolver.zone_for_name(dns.name.from_text(domain), resolver=resolver, lifetime=timeout)
+        answer = resolver.resolve(zone, "NS", search=False)
+    except (dns.exception.DNSException, ValueError) as error:
+        raise DetectionFailed(f"cannot find the DNS zone of {domain}: {error.__class__.__name__}") from None
+    if zone == dns.name.root:
+        raise DetectionFailed(f"{domain} is not in any delegated zone")
+    nameservers = tuple(sorted(rdata.target.to_text().rstrip(".").lower() for rdata in answer))
+    return ZoneInfo(zone.to_text().rstrip(".").lower(), nameservers, provider_of(nameservers))
