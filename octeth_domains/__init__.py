@@ -1,14 +1,13 @@
 """octeth-domains: the sender-domain API of the Octeth email platform."""
 from __future__ import annotations
 
-import logging
 import os
 from typing import Mapping
 
 from flask import Flask
 from werkzeug.exceptions import HTTPException
 
-from . import config, db, hooks
+from . import config, db, hooks, logs
 
 # Nothing the API takes comes near this; a larger body is refused before it is read (413).
 MAX_BODY_BYTES = 1024 * 1024
@@ -26,8 +25,7 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
     app.config.update(config.from_environment(app.instance_path, env))
     app.config["SECRET_KEY"] = app.config["OCTETH_SECRET_KEY"]
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(app)
 
     db.init_app(app)
     redis_client = _redis_client(app.config["OCTETH_REDIS_URL"])
@@ -46,10 +44,12 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
     )
 
     from .api import doors, envelope, limits
-    from . import cli, commands  # noqa: F401  (importing commands registers them)
+    from . import cli, commands, health  # noqa: F401  (importing commands registers them)
 
     limits.init_app(app)
     app.register_blueprint(doors.bp)
+    from .web import bp as web_pages; app.register_blueprint(web_pages)  # noqa: E702  (the user's pages)
+    app.register_blueprint(health.bp)
     cli.register(app)
 
     @app.errorhandler(HTTPException)

@@ -44,9 +44,9 @@ class AppProcess:
         if self.process.poll() is not None:
             raise RuntimeError(f"gunicorn exited: {self.log_path.read_text()[-2000:]}")
         try:
-            requests.get(self.url + "/api.php", timeout=1)
+            requests.get(self.url + "/api.php", timeout=2)
             return True
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # bound, but the worker still booting
             return False
 
     def stop(self) -> None:
@@ -91,10 +91,17 @@ class MariaDBServer:
         if self.process.poll() is not None:
             raise RuntimeError((self.root / "error.log").read_text()[-2000:])
         try:
-            pymysql.connect(host="127.0.0.1", port=self.port, user="root", connect_timeout=1).close()
-            return True
+            connection = pymysql.connect(host="127.0.0.1", port=self.port, user="root", connect_timeout=1)
         except pymysql.err.OperationalError:
             return False
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT @@datadir")
+            datadir = cursor.fetchone()[0]
+        connection.close()
+        # Another server that won the race for this port must not pass for ours.
+        if Path(datadir).resolve() != self.datadir.resolve():
+            raise RuntimeError(f"port {self.port} is held by another MariaDB ({datadir})")
+        return True
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -104,3 +111,37 @@ class MariaDBServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+class RedisServer:
+    """A redis-server of its own on a free port, which a test may stop and start again."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [shutil.which("redis-server") or "/usr/bin/redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+             "--save", "", "--appendonly", "no", "--dir", str(self.root)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        _wait(self._answers, 10, "redis-server")
+
+    def _answers(self) -> bool:
+        import redis
+
+        if self.process.poll() is not None:
+            raise RuntimeError("redis-server exited")
+        try:
+            return redis.Redis(port=self.port, socket_connect_timeout=0.2).ping()
+        except redis.ConnectionError:
+            return False
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)

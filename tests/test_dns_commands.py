@@ -352,3 +352,66 @@ def test_no_credential_appears_in_any_log_line_or_response(app_for, dns, caplog)
     text += caplog.text
     for secret in SECRETS:
         assert secret not in text
+
+
+def test_dns_set_waits_for_another_writer_of_the_same_zone(app_for, dns):
+    """Namecheap replaces the whole zone: a second writer must wait for the first to finish."""
+    import threading
+
+    from octeth_domains.locks import zone_lock
+
+    provider = make_provider("namecheap")
+    try:
+        app = app_for(provider)
+        user = Accounts(app).user()
+        delegate(dns, "example.com", "namecheap")
+        provider.server.add_zone("example.com", UNRELATED)
+        Api(app, user["APIKey"]).create(SenderDomain="example.com")
+        held, release = threading.Event(), threading.Event()
+
+        def other_writer():
+            with zone_lock(app.extensions["octeth_redis"], app.config["OCTETH_REDIS_KEY_PREFIX"], "example.com", wait=5):
+                held.set()
+                release.wait(5)
+
+        thread = threading.Thread(target=other_writer)
+        thread.start()
+        held.wait(5)
+        threading.Timer(1.0, release.set).start()
+        started = time.monotonic()
+        status, body = set_records(app, user, provider)
+        thread.join(5)
+        assert body["success"] is True and time.monotonic() - started >= 0.9
+        assert len(provider.zone()) == len(UNRELATED) + len(body["Records"])
+    finally:
+        provider.server.stop()
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_a_zone_lock_held_too_long_times_out(redis_client, shared):
+    import threading
+
+    from octeth_domains.locks import LockTimeout, zone_lock
+
+    client = redis_client if shared else None
+    prefix = f"octeth-test-{time.time_ns()}"
+    inside = threading.Event()
+    done = threading.Event()
+
+    def holder():
+        with zone_lock(client, prefix, "held.example", wait=1):
+            inside.set()
+            done.wait(5)
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    inside.wait(5)
+    with pytest.raises(LockTimeout):
+        with zone_lock(client, prefix, "held.example", wait=0.3):
+            pass
+    with zone_lock(client, prefix, "other.example", wait=0.3):
+        pass  # another zone is not held
+    done.set()
+    thread.join(5)
+    with zone_lock(client, prefix, "held.example", wait=0.3):
+        pass  # released

@@ -247,3 +247,57 @@ def test_reverify_command_prints_one_summary_line(domain_app, make_env, template
                             text=True, env={**os.environ, **env}, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines() == ["reverify: 1 checked, 1 passed, 0 failed, 0 inconclusive, 0 demoted"]
+
+
+def test_an_update_during_a_verify_is_not_marked_verified_by_it(api, dns, domain_app):
+    """The probe of the old records must not be applied to the records an update just made."""
+    import threading
+
+    domain_id, records = create(api)
+    publish(dns, records)
+    dns.delay = 0.6
+    answers = {}
+    verifier = threading.Thread(target=lambda: answers.update(result=api.verify(DomainID=domain_id)[1]))
+    verifier.start()
+    time.sleep(0.2)  # the lookups of sl/track-sl are under way
+    dns.delay = 0.0
+    _, updated = api.update(DomainID=domain_id, CustomTrackPrefix="clk")
+    verifier.join(10)
+    assert updated["DnsRegenerated"] is True
+    result = answers["result"]
+    # Answered for the records the domain has now, which nobody published.
+    assert list(result["DNSRecords"]) == ["sl.example.com", "clk-sl.example.com"]
+    assert result["IsVerified"] is False and result["Status"] == "Approval Pending"
+    _, view = api.dns(DomainID=domain_id)
+    assert view["DNSRecords"]["clk-sl.example.com"]["IsVerified"] is False
+    assert stored_status(domain_app, domain_id) == "Approval Pending"
+
+
+def test_reverify_leaves_a_domain_disabled_during_its_run_alone(api, dns, domain_app):
+    import threading
+
+    domain_id, records = create(api)
+    publish(dns, records)
+    api.verify(DomainID=domain_id)
+    dns.clear()
+    reverify(domain_app, dns)
+    reverify(domain_app, dns)  # two definite failures: the next one would demote
+    dns.delay = 0.6
+    runner = threading.Thread(target=reverify, args=(domain_app, dns))
+    runner.start()
+    time.sleep(0.2)
+    dns.delay = 0.0
+    assert api.update(DomainID=domain_id, Status="Disabled")[1]["SenderDomain"]["Status"] == "Disabled"
+    runner.join(10)
+    assert stored_status(domain_app, domain_id) == "Disabled"
+
+
+def test_mx_records_verify_by_their_host(make_app, tmp_path, dns):
+    templates = tmp_path / "mx.toml"
+    templates.write_text('[campaign.Default]\n"bounce._SenderDomain_" = ["MX", "10 mx.delivery.example."]\n')
+    host, port = dns.address
+    app = make_app(OCTETH_DNS_TEMPLATES=str(templates), OCTETH_DNS_SERVERS=f"{host}:{port}", OCTETH_DNS_TIMEOUT="1")
+    api = Api(app, Accounts(app).user()["APIKey"])
+    domain_id, _ = create(api)
+    dns.add_record("bounce.example.com", "MX", "20 MX.delivery.example.")
+    assert api.verify(DomainID=domain_id)[1]["IsVerified"] is True

@@ -51,7 +51,7 @@ def test_tracking_record_left_out_without_a_tracking_subdomain(api):
 
 
 def test_invalid_boolean_is_a_clear_error(api):
-    assert api.create(SenderDomain="example.com", LinkTracking="maybe")[1]["ErrorCode"] == 13
+    assert api.create(SenderDomain="example.com", LinkTracking="maybe") == (400, {"Success": False, "ErrorCode": 7, "ErrorText": "Sender domain create process failed", "Errors": [{"Code": 7, "Message": "Sender domain create process failed"}]})
     _, created = api.create(SenderDomain="example.com")
     _, body = api.update(DomainID=created["DomainID"], OpenTracking="2")
     assert body["ErrorCode"] == 13 and "OpenTracking" in body["ErrorText"]
@@ -282,3 +282,33 @@ def test_a_plugin_installed_as_a_package_receives_the_hook(tmp_path, make_env, t
     finally:
         hooks.signal("Delete.SenderDomain").disconnect(sys.modules["octeth_test_plugin"].on_delete)
         sys.modules.pop("octeth_test_plugin", None)
+
+
+def test_an_update_that_keeps_the_layout_regenerates_nothing(api):
+    _, created = api.create(SenderDomain="example.com")
+    records = created["SenderDomain"]["VerificationMeta"]["DNSRecords"]
+    for change in ({"UseTrackingSubdomain": True}, {"CustomSubdomain": "SL"}, {"CustomTrackPrefix": "track"}):
+        _, body = api.update(DomainID=created["DomainID"], **change)
+        assert body["DnsRegenerated"] is False, change
+        assert body["SenderDomain"]["VerificationMeta"]["DNSRecords"] == records
+
+
+def test_labels_that_make_hosts_dns_cannot_hold_are_refused(domain_app, api):
+    long_labels = {"CustomSubdomain": "s" * 32, "CustomTrackPrefix": "t" * 32}  # "ttt…-sss…" is 65 octets
+    assert api.create(SenderDomain="example.com", **long_labels)[1]["ErrorCode"] == 6
+    _, created = api.create(SenderDomain="example.com")
+    before = stored(domain_app, created["DomainID"])
+    assert api.update(DomainID=created["DomainID"], **long_labels)[1]["ErrorCode"] == 6
+    assert stored(domain_app, created["DomainID"]) == before
+    longest = ".".join(["a" * 63, "b" * 63, "c" * 63, "d" * 57]) + ".com"  # 253 characters
+    assert api.create(SenderDomain=longest)[0] == 400  # valid, but sl.<it> is not
+
+
+def test_invalid_punycode_is_refused(api):
+    assert api.create(SenderDomain="xn--zz.example")[1]["ErrorCode"] == 7
+
+
+def test_an_empty_template_waits_for_approval_where_the_group_wants_it(domain_app):
+    user = Accounts(domain_app).user(dns_template="Empty", manual_approval=True)
+    _, body = Api(domain_app, user["APIKey"]).create(SenderDomain="example.com")
+    assert body["SenderDomain"]["Status"] == "Blocked"

@@ -164,7 +164,7 @@ def test_toml_file(write_toml, settings):
         """
 [campaign.Default]
 "_Subdomain_._SenderDomain_" = ["CNAME", "a.example."]
-"_SenderDomain_" = ["mx", "mx.example."]
+"_SenderDomain_" = ["mx", "10 mx.example."]
 
 [campaign.Bulk]
 "z._SenderDomain_" = ["A", "192.0.2.1"]
@@ -181,7 +181,7 @@ def test_toml_file(write_toml, settings):
     assert templates.source == path
     assert render(templates.get(CAMPAIGN), "example.com", {}, settings) == {
         "sl.example.com": ["CNAME", "a.example."],
-        "example.com": ["MX", "mx.example."],
+        "example.com": ["MX", "10 mx.example."],
     }
     # Order is the file's, not alphabetical.
     assert list(render(templates.get(CAMPAIGN, "Bulk"), "example.com", {}, settings)) == [
@@ -244,3 +244,9 @@ def test_conflicting_hosts(settings):
 
     template["sl._SenderDomain_"] = ["CNAME", "a."]
     assert render(template, "example.com", {}, settings) == {"sl.example.com": ["CNAME", "a."]}
+
+
+def test_an_mx_record_without_a_preference_is_refused(write_toml):
+    path = write_toml('[campaign.Default]\n"_SenderDomain_" = ["MX", "mx.example."]\n')
+    with pytest.raises(TemplateError, match="preference"):
+        load_templates(path, "d.example.")

@@ -96,7 +96,7 @@ def test_case_and_trailing_dot_ignored(server):
     server.set_record("mx.example.com", "MX", "10 Mx1.Example.NET.")
     records = {
         "SL.Example.COM": ["CNAME", "mailer.example"],
-        "mx.example.com.": ["MX", "mx1.example.net"],
+        "mx.example.com.": ["MX", "10 mx1.example.net"],
     }
     assert run(server, records) == dict.fromkeys(records, PASSED)
 

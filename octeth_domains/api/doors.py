@@ -10,7 +10,7 @@ from flask import Blueprint, Response, g, request
 from werkzeug.exceptions import HTTPException
 
 from ..db import DatabaseUnavailable, get_db
-from . import limits
+from . import limits, openapi
 from .auth import authenticate, require_permission
 from .envelope import (
     APIError,
@@ -58,6 +58,19 @@ def _format_asked_in_query() -> str:
     return "XML" if asked and asked[0] == "XML" else "JSON"
 
 
+def call(command: str, **values: Any) -> dict[str, Any]:
+    """Run ``command`` in the current request with ``values`` as its parameters, exactly as the
+    doors would (authentication, rate limit, permission, schema), for callers inside the service
+    such as the web pages. Returns the success body; raises APIError."""
+    params = Params()
+    for name, value in values.items():
+        if value is not None:
+            params.add(name, value)
+    entry = registry.by_name(command)
+    g.command = entry.name
+    return run(entry, params)
+
+
 def dispatch(rest_path: str | None) -> Response:
     """Answer the current request on the legacy door (``rest_path`` None) or the REST door."""
     fmt = _format_asked_in_query()
@@ -85,6 +98,11 @@ def dispatch(rest_path: str | None) -> Response:
         failure = internal_error()
     g.error_code = failure.code  # for the log line and for api.php.py's exit status
     return render_error(failure, fmt)
+
+
+@bp.route("/api/v1/openapi.json", methods=["GET"])
+def openapi_document() -> Response:
+    return render(openapi.document(registry))
 
 
 @bp.route("/api.php", methods=ALL_METHODS)

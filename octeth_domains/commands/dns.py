@@ -17,6 +17,7 @@ from ..api.envelope import APIError, bad_request
 from ..api.params import Text, comparable
 from ..api.registry import command
 from ..db import get_db
+from ..locks import LockTimeout, zone_lock
 from ..models import senderdomains as model
 from ..providers import AuthorizationFailed, Credentials, ProviderError, Record, get_provider_class
 from ..providers.base import scrub
@@ -120,11 +121,10 @@ def dns_authorize(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
     domain = _domain(args, 9, prefix)
     try:
         with client:
-            try:
-                zone = _zone_lookup(domain).zone
-            except DetectionFailed:
-                zone = domain  # the provider is asked about the name as given
+            zone = _zone_lookup(domain).zone
             client.check_access(zone)
+    except DetectionFailed as error:
+        raise APIError(9, f"{prefix}: {error}") from None
     except AuthorizationFailed as error:
         log.info("dns.authorize refused by %s for %s", client.__class__.__name__, domain)
         raise APIError(4, f"Authorization failed for this DNS provider: {error.reason}") from None
@@ -144,12 +144,18 @@ def dns_set(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
         raise APIError(4, 'Missing record type parameter (e.g. "campaign", "email-gateway")')
     domain = _domain(args, 9, prefix)
     records = _records_to_publish(caller, kind, domain, prefix)
+    wanted = [Record(host, rtype, value) for host, (rtype, value) in records.items()]
+    config = current_app.config
     try:
         with client:
             zone = _zone_lookup(domain).zone
-            written = client.ensure_records(zone, [Record(host, rtype, value) for host, (rtype, value) in records.items()])
+            with zone_lock(current_app.extensions["octeth_redis"], config["OCTETH_REDIS_KEY_PREFIX"], zone,
+                           wait=config["OCTETH_PROVIDER_TIMEOUT"] * 3):
+                written = client.ensure_records(zone, wanted)
     except DetectionFailed as error:
         raise APIError(9, f"{prefix}: {error}") from None
+    except LockTimeout:
+        raise APIError(9, f"{prefix}: another update of this zone is in progress; try again shortly") from None
     except ProviderError as error:
         raise APIError(9, f"{prefix}: {error.reason}") from None
     except Exception as error:

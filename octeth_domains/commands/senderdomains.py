@@ -20,7 +20,11 @@ LABEL_RULE = "Letters, digits, and hyphens only; max 32 chars; no leading/traili
 SWITCHES = ("LinkTracking", "OpenTracking", "UnsubscribeLink")
 
 
-def _switch(name: str) -> Boolean:
+def _switch(name: str, create: bool = False) -> Boolean:
+    # A legacy client knows create's 7 (HTTP 400) as "that request could not make a domain"; update
+    # has no such code, so it gets one of its own.
+    if create:
+        return Boolean(metadata={"invalid": (7, "Sender domain create process failed", 400)})
     return Boolean(metadata={"invalid": (13, f"Invalid {name}: expected true or false")})
 
 
@@ -40,10 +44,10 @@ class DomainIdSchema(Schema):
 class CreateSchema(Schema):
     SenderDomain = Text(required=True, metadata={"missing": (1, "Missing SenderDomain parameter"),
                                                   "invalid": (7, "Sender domain create process failed", 400)})
-    LinkTracking = _switch("LinkTracking")
-    OpenTracking = _switch("OpenTracking")
-    UnsubscribeLink = _switch("UnsubscribeLink")
-    UseTrackingSubdomain = _switch("UseTrackingSubdomain")
+    LinkTracking = _switch("LinkTracking", create=True)
+    OpenTracking = _switch("OpenTracking", create=True)
+    UnsubscribeLink = _switch("UnsubscribeLink", create=True)
+    UseTrackingSubdomain = _switch("UseTrackingSubdomain", create=True)
     CustomSubdomain = _label("CustomSubdomain")
     CustomTrackPrefix = _label("CustomTrackPrefix")
 

@@ -5,6 +5,7 @@ from typing import Any
 
 from marshmallow import Schema
 
+from ..api import limits
 from ..api.auth import Caller
 from ..api.envelope import APIError
 from ..api.params import Text
@@ -29,6 +30,7 @@ class LoginSchema(Schema):
 def login(args: dict[str, Any], caller: None) -> dict[str, Any]:
     db = get_db()
     password, api_key = args.get("Password"), args.get("APIKey")
+    limits.refuse_locked_login(args["Username"])
     if password:
         user = users.user_by_password(db, args["Username"], password)
     elif api_key:
@@ -39,6 +41,7 @@ def login(args: dict[str, Any], caller: None) -> dict[str, Any]:
     else:
         raise APIError(2, "Missing password")
     if user is None:
+        limits.count_failed_login(args["Username"])
         raise APIError(3, "Invalid credentials")
     session_id = users.create_session(db, user.user_id)
     return {"Success": True, "ErrorCode": 0, "SessionID": session_id, "UserInfo": user.info()}

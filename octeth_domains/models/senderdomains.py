@@ -98,8 +98,9 @@ def get_owned(db: Connection, domain_id: int | None, user_id: int, lock: bool = 
     )
 
 
-def get_by_id(db: Connection, domain_id: int) -> dict[str, Any] | None:
-    return db.one(f"SELECT {_COLUMNS} FROM {{p}}sender_domains WHERE DomainID = ?", (domain_id,))
+def get_by_id(db: Connection, domain_id: int, lock: bool = False) -> dict[str, Any] | None:
+    suffix = " FOR UPDATE" if lock and db.dialect == "mysql" else ""
+    return db.one(f"SELECT {_COLUMNS} FROM {{p}}sender_domains WHERE DomainID = ?{suffix}", (domain_id,))
 
 
 def lock_user(db: Connection, user_id: int) -> None:

@@ -28,11 +28,13 @@ def normalize_domain(text: str) -> str:
         raise LocalhostDomain(name)
     if not name or len(name) > 253 * 4:  # bound the work before idna sees it
         raise InvalidDomain(text)
-    if not name.isascii():
-        try:
+    try:
+        if not name.isascii():
             name = idna.encode(name, uts46=True).decode("ascii")
-        except (idna.IDNAError, UnicodeError):
-            raise InvalidDomain(text) from None
+        elif "xn--" in name:
+            idna.decode(name)  # an ASCII-compatible label must decode to a valid IDN label
+    except (idna.IDNAError, UnicodeError):
+        raise InvalidDomain(text) from None
     labels = name.split(".")
     if len(name) > 253 or len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
         raise InvalidDomain(text)

@@ -10,6 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable
 
+import dns.exception
+import dns.name
 from flask import current_app
 
 from .. import hooks
@@ -47,6 +49,39 @@ def render(kind: str, template_name: str | None, domain: str, options: dict[str,
     return templates.render(template, domain, options, _settings())
 
 
+def _require_publishable(records: dict[str, list], error: APIError) -> None:
+    """Refuse a record set DNS cannot hold (a label over 63 octets, a name over 255): it could be
+    neither published nor ever verified."""
+    for host in records:
+        try:
+            dns.name.from_text(host)
+        except dns.exception.DNSException:
+            raise error from None
+
+
+def _dns_layout(options: dict[str, Any]) -> tuple[bool, str, str]:
+    # What the records depend on, as rendering sees it: "SL" and "sl", or an absent flag and
+    # False, are the same layout and must not regenerate (and demote) anything.
+    config = current_app.config
+    return (
+        bool(options.get("TrackPrefixDisabled")),
+        (options.get("CustomSubdomain") or config["EMAILCAMPAIGN_DNS_SUBDOMAIN"]).lower(),
+        (options.get("CustomTrackPrefix") or config["EMAILCAMPAIGN_DNS_TRACK_PREFIX"]).lower(),
+    )
+
+
+def _status_for_new_records(records: dict[str, list], user: User, approved: bool) -> str:
+    # Nothing to publish means nothing to verify: the domain is usable at once, unless the group
+    # wants an operator's approval first, as a verified one would.
+    if records:
+        return APPROVAL_PENDING
+    return BLOCKED if user.manual_approval and not approved else ENABLED
+
+
+def _labels_too_long() -> APIError:
+    return APIError(6, "Invalid CustomSubdomain or CustomTrackPrefix: the host names they make are too long for DNS")
+
+
 def _fresh_meta(meta: Any, records: dict[str, list]) -> dict[str, Any]:
     # Other keys of VerificationMeta (an older release's, or a plugin's) are kept.
     meta = dict(meta) if isinstance(meta, dict) else {}
@@ -70,7 +105,9 @@ def create(db: Connection, user: User, domain: str, options: dict[str, Any]) -> 
             if model.count_active(db, user.user_id) >= user.sender_domain_limit:
                 raise APIError(5, "Sender domain limit reached for your account", 403)
         records = render(templates.CAMPAIGN, user.dns_template, domain, options)
-        status = APPROVAL_PENDING if records else ENABLED
+        custom = "CustomSubdomain" in options or "CustomTrackPrefix" in options
+        _require_publishable(records, _labels_too_long() if custom else APIError(7, "Sender domain create process failed", 400))
+        status = _status_for_new_records(records, user, bool(existing and existing["Approved"]))
         if existing is None:
             return model.insert(db, domain, user.user_id, status, {"DNSRecords": records}, options)
         if existing["Status"] in PROTECTED:
@@ -110,16 +147,16 @@ def update(db: Connection, user: User, domain_id: int | None, change: Update) ->
             options["TrackPrefixDisabled"] = not change.use_tracking_subdomain
         options = model.ordered_options(options)
 
-        dns_keys = ("CustomSubdomain", "CustomTrackPrefix", "TrackPrefixDisabled")
-        regenerate = any(options.get(key) != (old_options or {}).get(key) for key in dns_keys)
+        regenerate = _dns_layout(options) != _dns_layout(old_options if isinstance(old_options, dict) else {})
         status = row["Status"]
         meta = model.decode(row["VerificationMeta"])
         records = model.records_of(row)
         if regenerate:
             records = render(templates.CAMPAIGN, user.dns_template, row["SenderDomain"], options)
+            _require_publishable(records, _labels_too_long())
             meta = _fresh_meta(meta, records)
             if status not in PROTECTED:
-                status = APPROVAL_PENDING if records else ENABLED
+                status = _status_for_new_records(records, user, bool(row["Approved"]))
         if change.status is not None:
             status = _toggled_status(status, change.status, records)
         model.save(db, row["DomainID"], status=status, meta=meta, options=options,
@@ -232,37 +269,47 @@ def status_after(current: str, outcome: Outcome, manual_approval: bool, approved
     return current
 
 
-def record_outcome(db: Connection, domain_id: int, outcome: Outcome, manual_approval: bool,
-                   count_failures: bool = False) -> tuple[dict[str, Any], dict[str, list]]:
-    """Merge ``outcome`` into the stored row; return (row as now stored, records with this probe's
-    flags). Only definite answers change a stored flag; nothing is written when nothing changed.
+def _record_set(records: dict[str, list]) -> set[tuple[str, str, str]]:
+    return {(host, str(record[0]), str(record[1])) for host, record in records.items()}
 
-    ``count_failures`` is the background re-verification's rule: a definite failure of an Enabled
-    domain only demotes it at the third run in a row.
+
+def record_outcome(db: Connection, domain_id: int, checked: dict[str, list], outcome: Outcome,
+                   manual_approval: bool, background: bool = False) -> tuple[dict[str, Any], dict[str, list]] | None:
+    """Merge the ``outcome`` of probing ``checked`` into the stored row, under a lock on it; return
+    (row as now stored, records with this probe's flags), or None when the stored records are no
+    longer the ones probed (an update regenerated them meanwhile: the outcome says nothing of them).
+
+    Only definite answers change a stored flag; nothing is written when nothing changed.
+    ``background`` is ``reverify``'s rule: it acts on Enabled domains only, and a definite failure
+    demotes at the third run in a row.
     """
     with db.transaction(lock=True):
-        row = model.get_by_id(db, domain_id)
-        records = model.records_of(row)
+        row = model.get_by_id(db, domain_id, lock=True)
+        records = model.records_of(row) if row else {}
+        if row is None or _record_set(records) != _record_set(checked):
+            return None
         shown = {host: [*record[:2], outcome.results.get(host, (False, False))[0]]
                  for host, record in records.items()}
         stored = {}
         for host, record in records.items():
             passed, definite = outcome.results.get(host, (False, False))
             stored[host] = [*record[:2], passed] if definite else list(record)
-        status = status_after(row["Status"], outcome, manual_approval, bool(row["Approved"]))
-        failed_checks = int(row["FailedChecks"])
-        if count_failures:
+        current, failed_checks = row["Status"], int(row["FailedChecks"])
+        if background:
+            if current != ENABLED:  # the user or an operator changed it since the run began
+                return None
+            status = ENABLED
             if outcome.passed:
                 failed_checks = 0
             elif outcome.failed_definitely:
                 failed_checks += 1
-                status = APPROVAL_PENDING if failed_checks >= 3 else row["Status"]
                 if failed_checks >= 3:
-                    failed_checks = 0
-        elif outcome.passed:
-            failed_checks = 0
-        changed = stored != records or status != row["Status"] or failed_checks != int(row["FailedChecks"])
-        if changed:
+                    status, failed_checks = APPROVAL_PENDING, 0
+        else:
+            status = status_after(current, outcome, manual_approval, bool(row["Approved"]))
+            if outcome.passed:
+                failed_checks = 0
+        if stored != records or status != current or failed_checks != int(row["FailedChecks"]):
             meta = _fresh_meta(model.decode(row["VerificationMeta"]), stored)
             model.save(db, domain_id, status=status, meta=meta, failed_checks=failed_checks)
             row = {**row, "Status": status, "VerificationMeta": model.encode(meta), "FailedChecks": failed_checks}
@@ -270,13 +317,23 @@ def record_outcome(db: Connection, domain_id: int, outcome: Outcome, manual_appr
 
 
 def verify_domain(db: Connection, user: User, domain_id: int | None) -> dict[str, Any]:
-    """Probe one of the user's domains and persist the outcome; the seed's verify response."""
-    row = model.get_owned(db, domain_id, user.user_id)
-    if row is None:
-        raise not_found()
-    outcome = probe(int(row["DomainID"]), model.records_of(row))
-    row, shown = record_outcome(db, int(row["DomainID"]), outcome, user.manual_approval)
-    return {"DomainID": int(row["DomainID"]), "IsVerified": outcome.passed, "Status": row["Status"], "DNSRecords": shown}
+    """Probe one of the user's domains and persist the outcome; the seed's verify response.
+
+    If an update regenerates the records while the lookups run, the new set is probed instead:
+    an answer about records that are no longer the domain's would be a wrong answer.
+    """
+    for _ in range(3):
+        row = model.get_owned(db, domain_id, user.user_id)
+        if row is None:
+            raise not_found()
+        checked = model.records_of(row)
+        outcome = probe(int(row["DomainID"]), checked)
+        result = record_outcome(db, int(row["DomainID"]), checked, outcome, user.manual_approval)
+        if result is not None:
+            stored, shown = result
+            return {"DomainID": int(stored["DomainID"]), "IsVerified": outcome.passed, "Status": stored["Status"],
+                    "DNSRecords": shown}
+    raise APIError(14, "The DNS records of this sender domain keep changing; verify again")
 
 
 def verify_pending(db: Connection, user: User) -> dict[str, Any]:
@@ -287,8 +344,11 @@ def verify_pending(db: Connection, user: User) -> dict[str, Any]:
     outcomes = _probe_many(rows, use_cache=True)
     domains = []
     for row, outcome in zip(rows, outcomes):
-        stored, _ = record_outcome(db, int(row["DomainID"]), outcome, user.manual_approval)
-        domains.append({"DomainID": int(row["DomainID"]), "IsVerified": outcome.passed, "Status": stored["Status"]})
+        result = record_outcome(db, int(row["DomainID"]), model.records_of(row), outcome, user.manual_approval)
+        if result is None:  # changed or deleted meanwhile: reported as not verified, nothing written
+            domains.append({"DomainID": int(row["DomainID"]), "IsVerified": False, "Status": row["Status"]})
+            continue
+        domains.append({"DomainID": int(row["DomainID"]), "IsVerified": outcome.passed, "Status": result[0]["Status"]})
     verified = sum(1 for domain in domains if domain["IsVerified"])
     return {"Verified": verified, "Failed": len(domains) - verified, "Truncated": truncated, "Domains": domains}
 
@@ -332,7 +392,11 @@ def reverify(db: Connection, concurrency: int = 8,
     for start in range(0, len(rows), batch):
         chunk = rows[start:start + batch]
         for row, outcome in zip(chunk, _probe_many(chunk, use_cache=False, workers=concurrency)):
-            stored, _ = record_outcome(db, int(row["DomainID"]), outcome, manual_approval=False, count_failures=True)
+            result = record_outcome(db, int(row["DomainID"]), model.records_of(row), outcome,
+                                    manual_approval=False, background=True)
+            if result is None:
+                continue  # no longer Enabled, or regenerated, since the run began
+            stored = result[0]
             summary.checked += 1
             if outcome.passed:
                 summary.passed += 1

@@ -225,6 +225,11 @@ def _parse_kind(table: Any, kind: str, source: str) -> Mapping[str, Records]:
                     f"{where}: record {host!r} has type {record[0]!r}, not one of {allowed}."
                 )
 
+            if rtype == "MX" and not re.fullmatch(r"\d{1,5}\s+\S+", record[1].strip()):
+                raise TemplateError(
+                    f"{where}: MX record {host!r} must be written \"<preference> <host>\", e.g. \"10 mx.example.\"."
+                )
+
             parsed[host] = (rtype, record[1])
 
         templates[name] = MappingProxyType(parsed)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import dns.exception
+import dns.name
 import dns.nameserver
 import dns.resolver
 import redis
@@ -80,7 +81,11 @@ def _rdata_values(rtype: str, answer: dns.resolver.Answer) -> Iterable[Any]:
 
 
 def _expected(rtype: str, value: str) -> Any:
-    if rtype in ("CNAME", "MX"):
+    if rtype == "MX":
+        # "10 mx.example." as a template writes it for the providers; the host is what is compared.
+        return _name(value.split()[-1]) if value.split() else ""
+
+    if rtype == "CNAME":
         return _name(value)
 
     if rtype == "TXT":
@@ -122,6 +127,9 @@ def _lookup(
         # the user published; for other types a CNAME chain is followed.
         answer = resolver.resolve(host, rtype, search=False)
     except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
+        return _FAILED
+    except (dns.name.LabelTooLong, dns.name.NameTooLong, dns.name.EmptyLabel):
+        # A name DNS cannot hold can never be published: that is a definite answer.
         return _FAILED
     except dns.exception.DNSException as e:
         log.info("DNS lookup of %s %s did not complete: %s", host, rtype, e)

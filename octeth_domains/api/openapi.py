@@ -1,0 +1,160 @@
+"""The OpenAPI 3 document of the REST door, built from the command registry.
+
+Paths, methods and parameters come from each command's declaration (its routes and marshmallow
+schema), so the document cannot drift from what the doors accept; the success bodies are written
+out here, as the seeds show them.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import fields
+
+from .params import Boolean, Identifier
+from .registry import Command, Registry
+
+STRING = {"type": "string"}
+INTEGER = {"type": "integer"}
+BOOLEAN = {"type": "boolean"}
+FLAG = {"type": "integer", "enum": [0, 1]}
+RECORD = {"type": "array", "items": {"oneOf": [STRING, BOOLEAN]}, "minItems": 2, "maxItems": 3}
+RECORDS = {"oneOf": [{"type": "object", "additionalProperties": RECORD}, {"type": "array", "maxItems": 0}]}
+META = {"oneOf": [{"type": "object"}, {"type": "array", "maxItems": 0}]}
+
+SENDER_DOMAIN = {
+    "type": "object",
+    "required": ["DomainID", "SenderDomain", "UserID", "CreatedAt", "Status", "VerificationMeta", "PolicyMeta", "Options"],
+    "properties": {
+        "DomainID": STRING,
+        "SenderDomain": STRING,
+        "UserID": STRING,
+        "CreatedAt": {"type": "string", "pattern": r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$"},
+        "Status": {"type": "string", "enum": ["Approval Pending", "Enabled", "Disabled", "Suspended", "Blocked"]},
+        "VerificationMeta": {"oneOf": [
+            {"type": "object", "properties": {"DNSRecords": RECORDS}}, {"type": "array", "maxItems": 0}]},
+        "PolicyMeta": META,
+        "Options": {"oneOf": [{"type": "object", "properties": {
+            "LinkTracking": FLAG, "OpenTracking": FLAG, "UnsubscribeLink": FLAG, "CustomSubdomain": STRING,
+            "CustomTrackPrefix": STRING, "TrackPrefixDisabled": BOOLEAN}}, {"type": "array", "maxItems": 0}]},
+    },
+}
+ERROR = {
+    "type": "object",
+    "required": ["Success", "ErrorCode", "ErrorText", "Errors"],
+    "properties": {
+        "Success": {"type": "boolean", "enum": [False]},
+        "ErrorCode": INTEGER,
+        "ErrorText": STRING,
+        "Errors": {"type": "array", "items": {"type": "object", "required": ["Code", "Message"],
+                                               "properties": {"Code": INTEGER, "Message": STRING}}},
+    },
+}
+TRUE = {"type": "boolean", "enum": [True]}
+
+
+def _ok(properties: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "required": list(properties), "properties": properties}
+
+
+SUCCESS: dict[str, dict[str, Any]] = {
+    "user.senderdomain.list": _ok({"Success": TRUE, "SenderDomains": {"type": "array", "items": SENDER_DOMAIN}}),
+    "user.senderdomain.get": _ok({"Success": TRUE, "SenderDomain": SENDER_DOMAIN}),
+    "user.senderdomain.create": _ok({"Success": TRUE, "DomainID": INTEGER, "SenderDomain": SENDER_DOMAIN}),
+    "user.senderdomain.update": _ok({"Success": TRUE, "DnsRegenerated": BOOLEAN, "SenderDomain": SENDER_DOMAIN}),
+    "user.senderdomain.delete": _ok({"Success": TRUE}),
+    "user.senderdomain.verify": {"oneOf": [
+        _ok({"Success": TRUE, "DomainID": INTEGER, "IsVerified": BOOLEAN, "Status": STRING, "DNSRecords": RECORDS}),
+        _ok({"Success": TRUE, "VerifyAll": TRUE, "Verified": INTEGER, "Failed": INTEGER, "Truncated": BOOLEAN,
+             "Domains": {"type": "array", "items": _ok({"DomainID": INTEGER, "IsVerified": BOOLEAN, "Status": STRING})}}),
+    ]},
+    "user.senderdomain.dns": _ok({"Success": TRUE, "DomainID": INTEGER, "SenderDomain": STRING, "DNSRecords": {
+        "type": "object", "additionalProperties": _ok({"Type": STRING, "Value": STRING,
+                                                       "IsVerified": {"type": "boolean", "nullable": True}})}}),
+    "dns.provider": _ok({"provider": STRING}),
+    "dns.authorize": _ok({"success": TRUE}),
+    "dns.set": {"type": "object", "required": ["success"],
+                "properties": {"success": TRUE, "Records": {"type": "array", "items": STRING}}},
+    "user.login": _ok({"Success": TRUE, "ErrorCode": INTEGER, "SessionID": STRING, "UserInfo": {"type": "object"}}),
+    "user.logout": _ok({"Success": TRUE, "ErrorCode": INTEGER}),
+}
+# Statuses other than 200 that a command's business errors answer with (SPEC §4).
+BUSINESS_STATUSES = {
+    "user.senderdomain.create": ("400", "403", "500"),
+    "user.senderdomain.update": ("500",),
+    "user.senderdomain.delete": ("422",),
+    "user.login": ("429",),
+}
+
+
+def _field_schema(field: fields.Field) -> dict[str, Any]:
+    if isinstance(field, Boolean):
+        return {"oneOf": [BOOLEAN, {"type": "integer", "enum": [0, 1]}, STRING]}
+    if isinstance(field, Identifier):
+        return {"oneOf": [INTEGER, STRING]}
+    return STRING
+
+
+def _parameters(entry: Command) -> dict[str, dict[str, Any]]:
+    found = {}
+    schema = entry._schema
+    for name, field in (schema.fields.items() if schema else ()):
+        key = field.data_key or name
+        for spelling in (key, *field.metadata.get("aliases", ())):
+            found[spelling] = _field_schema(field)
+    if entry.authenticated:
+        found.setdefault("APIKey", STRING)
+        found.setdefault("SessionID", STRING)
+    found["ResponseFormat"] = {"type": "string", "enum": ["JSON", "XML"]}
+    return found
+
+
+def _operation(entry: Command, method: str) -> dict[str, Any]:
+    parameters = _parameters(entry)
+    envelope = {"application/json": {"schema": ERROR}, "text/xml": {"schema": STRING}}
+    responses: dict[str, Any] = {
+        "200": {"description": "The seed's success body, or a business error in the envelope",
+                "content": {"application/json": {"schema": {"oneOf": [SUCCESS[entry.name], ERROR]}},
+                            "text/xml": {"schema": STRING}}},
+        "400": {"description": "Hard failure 100000, 100001 or 100003", "content": envelope},
+        "413": {"description": "Request body over 1 MiB", "content": envelope},
+        "429": {"description": "Rate limit exceeded; see Retry-After", "content": envelope},
+        "503": {"description": "Hard failure 100004: the database is unavailable; see Retry-After",
+                "content": envelope},
+    }
+    for status in BUSINESS_STATUSES.get(entry.name, ()):
+        responses.setdefault(status, {"description": "A business error the seed answers with this status",
+                                      "content": envelope})
+    operation: dict[str, Any] = {"operationId": f"{entry.name}.{method.lower()}", "summary": entry.name,
+                                 "responses": responses}
+    if entry.authenticated:
+        operation["security"] = [{"bearer": []}, {"apiKey": []}, {}]
+    if method in ("GET", "DELETE"):
+        operation["parameters"] = [{"name": name, "in": "query", "required": False, "schema": schema}
+                                   for name, schema in parameters.items()]
+    else:
+        body = {"type": "object", "properties": parameters}
+        content = {"application/json": {"schema": body}}
+        if method == "POST":
+            content["application/x-www-form-urlencoded"] = {"schema": {
+                "type": "object", "properties": {name: STRING for name in parameters}}}
+        operation["requestBody"] = {"required": False, "content": content}
+    return operation
+
+
+def document(registry: Registry) -> dict[str, Any]:
+    """The OpenAPI 3.0 document of every ``/api/v1`` route the registry declares."""
+    paths: dict[str, dict[str, Any]] = {}
+    for path, methods in sorted(registry.routes.items()):
+        for method, entry in sorted(methods.items()):
+            paths.setdefault(f"/api/v1/{path}", {})[method.lower()] = _operation(entry, method)
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "octeth-domains", "version": "1",
+                 "description": "The sender-domain API of the Octeth email platform. Every path is also "
+                                "reachable as /api.php?Command=<name>."},
+        "paths": paths,
+        "components": {"securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer"},
+            "apiKey": {"type": "apiKey", "in": "query", "name": "APIKey"},
+        }},
+    }
