@@ -44,12 +44,12 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
     )
 
     from .api import doors, envelope, limits
-    from . import cli, commands, health  # noqa: F401  (importing commands registers them)
+    from . import cli, commands, health, web  # noqa: F401  (importing commands registers them)
 
     limits.init_app(app)
     app.register_blueprint(doors.bp)
-    from .web import bp as web_pages; app.register_blueprint(web_pages)  # noqa: E702  (the user's pages)
     app.register_blueprint(health.bp)
+    app.register_blueprint(web.bp)  # the user's pages, /app/user/senderdomains/
     cli.register(app)
 
     @app.errorhandler(HTTPException)

@@ -1,0 +1,45 @@
+"""How a page answers when a command or the request fails: as a page, never as the API's JSON.
+
+A refused session sends the user to sign in again; anything else is shown with the command's own
+message (escaped like all text) and a status a browser and a test can read.
+"""
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, session, url_for
+from werkzeug.exceptions import HTTPException
+
+from ..api.envelope import APIError
+from ..db import DatabaseUnavailable
+from . import bp
+from .calls import is_session_error
+
+NOT_FOUND = 2  # the code every user.senderdomain.* command gives for a domain that is not yours
+
+
+def page(title: str, message: str, status: int, headers: dict | None = None):
+    return render_template("web/error.html", title=title, message=message), status, headers or {}
+
+
+@bp.errorhandler(APIError)
+def _api_error(error: APIError):
+    if is_session_error(error):
+        session.clear()
+        flash("Your session has ended. Please sign in again.", "error")
+        return redirect(url_for("web.login"))
+    if error.status >= 400:
+        status = error.status
+    else:
+        status = 404 if error.code == NOT_FOUND else 400
+    return page("Something went wrong" if status != 404 else "Not found", error.message, status, error.headers)
+
+
+@bp.errorhandler(DatabaseUnavailable)
+def _unavailable(error: DatabaseUnavailable):
+    return page("Temporarily unavailable", "The service cannot reach its database. Try again in a minute.",
+                503, {"Retry-After": "30"})
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(error: HTTPException):
+    # Werkzeug's own descriptions are fixed texts, never anything the request carried.
+    return page(error.name, error.description or error.name, error.code or 500)

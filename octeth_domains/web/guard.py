@@ -1,0 +1,32 @@
+"""What every request to the pages passes and every answer carries.
+
+The CSRF check comes first, so a forged request learns nothing, not even whether its victim is
+signed in. The headers keep the pages out of frames and caches and allow only this site's own
+scripts and styles: even markup that slipped past escaping could not run.
+"""
+from __future__ import annotations
+
+from flask import Response, request
+
+from . import bp, csrf, session
+
+HEADERS = {
+    "Content-Security-Policy": ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                                "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+
+
+@bp.before_request
+def _guard():
+    return csrf.refusal() or session.sign_in_redirect()
+
+
+@bp.after_request
+def _headers(response: Response) -> Response:
+    response.headers.update(HEADERS)
+    if request.endpoint != "web.static":
+        response.headers["Cache-Control"] = "no-store"  # pages show records and a session's data
+    return response
