@@ -147,6 +147,13 @@ def accounts(app) -> Accounts:
     return Accounts(app)
 
 
+def wipe(app) -> None:
+    """Empty the tables, for tests that share the session's MariaDB database outside ``app``."""
+    with app.extensions["octeth_db"].session() as db:
+        for table in TABLES:
+            db.execute(f"DELETE FROM {{p}}{table}")
+
+
 SEED_TEMPLATES = """
 # The records of the seed's examples, plus a fuller template and an empty one.
 [campaign.Default]
@@ -235,3 +242,14 @@ class Api:
         if command not in self.ROUTES:
             raise AttributeError(name)
         return lambda **params: self.call(command, **params)
+
+
+@pytest.fixture
+def user(domain_app):
+    """A user of ``domain_app`` (the seed's templates, the live DNS server)."""
+    return Accounts(domain_app).user()
+
+
+@pytest.fixture
+def api(domain_app, user):
+    return Api(domain_app, user["APIKey"])

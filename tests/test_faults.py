@@ -6,7 +6,7 @@ from collections import Counter
 
 import requests
 
-from conftest import SECRET, Accounts
+from conftest import SECRET, Accounts, wipe
 from octeth_domains import create_app
 from servers import AppProcess, RedisServer
 
@@ -44,9 +44,7 @@ def test_redis_stopped_mid_run_keeps_the_api_answering(mysql_url, tmp_path, temp
     finally:
         server.stop()
         redis_server.stop()
-        with app.extensions["octeth_db"].session() as db:
-            for table in ("sessions", "sender_domains", "users", "user_groups"):
-                db.execute(f"DELETE FROM {{p}}{table}")
+        wipe(app)
 
 
 def test_fifty_clients_for_twenty_seconds_see_only_200_and_429(mysql_url, redis_client, tmp_path):
@@ -83,9 +81,7 @@ def test_fifty_clients_for_twenty_seconds_see_only_200_and_429(mysql_url, redis_
             thread.join(40)
     finally:
         server.stop()
-        with app.extensions["octeth_db"].session() as db:
-            for table in ("sessions", "sender_domains", "users", "user_groups"):
-                db.execute(f"DELETE FROM {{p}}{table}")
+        wipe(app)
         keys = list(redis_client.scan_iter(f"*{prefix}*"))
         if keys:
             redis_client.delete(*keys)

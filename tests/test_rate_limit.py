@@ -4,7 +4,7 @@ import uuid
 
 import requests
 
-from conftest import REDIS_URL, SECRET, Accounts
+from conftest import REDIS_URL, SECRET, Accounts, wipe
 from helpers import body
 from octeth_domains import create_app
 from servers import AppProcess
@@ -78,9 +78,7 @@ def test_two_processes_share_one_count_in_redis(mysql_url, redis_client, tmp_pat
     finally:
         for server in servers:
             server.stop()
-        with app.extensions["octeth_db"].session() as db:
-            for table in ("sessions", "sender_domains", "users", "user_groups"):
-                db.execute(f"DELETE FROM {{p}}{table}")
+        wipe(app)
         keys = list(redis_client.scan_iter(f"*{prefix}*"))
         assert keys, "the count was not kept in Redis"
         redis_client.delete(*keys)

@@ -13,16 +13,6 @@ from octeth_domains.senderdomains import service
 TRACKING = "tracking-host.octeth.example."
 
 
-@pytest.fixture
-def user(domain_app):
-    return Accounts(domain_app).user()
-
-
-@pytest.fixture
-def api(domain_app, user):
-    return Api(domain_app, user["APIKey"])
-
-
 def publish(dns, records, skip=()):
     for host, (kind, value, *_) in records.items():
         if host not in skip:

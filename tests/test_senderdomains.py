@@ -13,16 +13,6 @@ from octeth_domains import create_app, hooks
 from octeth_domains.senderdomains import service
 
 
-@pytest.fixture
-def user(domain_app):
-    return Accounts(domain_app).user()
-
-
-@pytest.fixture
-def api(domain_app, user):
-    return Api(domain_app, user["APIKey"])
-
-
 def stored(app, domain_id):
     with app.extensions["octeth_db"].session() as db:
         return db.one("SELECT * FROM {p}sender_domains WHERE DomainID = ?", (domain_id,))

@@ -13,16 +13,6 @@ def error(code, message):
     return {"Success": False, "ErrorCode": code, "ErrorText": message, "Errors": [{"Code": code, "Message": message}]}
 
 
-@pytest.fixture
-def user(domain_app):
-    return Accounts(domain_app).user()
-
-
-@pytest.fixture
-def api(domain_app, user):
-    return Api(domain_app, user["APIKey"])
-
-
 def test_create_example(api, user):
     status, body = api.create(Command="user.senderdomain.create", SenderDomain="example.com", LinkTracking=True,
                               OpenTracking=True, UnsubscribeLink=False)
