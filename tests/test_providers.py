@@ -576,6 +576,89 @@ def test_namecheap_reads_the_documented_spelling_too(namecheap: Harness) -> None
     assert len(namecheap.dump()) == len(UNRELATED) + len(OURS)
 
 
+#: A zone whose hosts do not all carry Namecheap's defaults (TTL 1800, MXPref
+#: 10): (fqdn, type, value, ttl[, mxpref]), in the fake's seeding shape.
+NC_VARIED = [
+    ("example.com", "A", "192.0.2.10", 60),
+    ("example.com", "MX", "0 mx0.example.net", 300),
+    ("example.com", "MX", "mx20.example.net", 3600, 20),
+    ("example.com", "TXT", SPF, 3600),
+    ("example.com", "CAA", '0 issue "letsencrypt.org"', 300),
+    ("*.example.com", "A", "192.0.2.20", 60),
+    ("www.example.com", "CNAME", "example.com", 300),
+    ("old.example.com", "URL301", "https://www.example.net/landing?a=1&b=2", 3600),
+    ("quoted.example.com", "TXT", 'k=v&x=<y> "quoted" \'single\'', 60),
+    ("plain.example.com", "A", "192.0.2.30"),  # Namecheap's defaults
+]
+#: What getHosts must report for them: (fqdn, type, address, mxpref, ttl).
+NC_VARIED_FULL = [
+    ("example.com", "A", "192.0.2.10", "10", "60"),
+    ("example.com", "MX", "mx0.example.net", "0", "300"),
+    ("example.com", "MX", "mx20.example.net", "20", "3600"),
+    ("example.com", "TXT", SPF, "10", "3600"),
+    ("example.com", "CAA", '0 issue "letsencrypt.org"', "10", "300"),
+    ("*.example.com", "A", "192.0.2.20", "10", "60"),
+    ("www.example.com", "CNAME", "example.com", "10", "300"),
+    ("old.example.com", "URL301", "https://www.example.net/landing?a=1&b=2", "10", "3600"),
+    ("quoted.example.com", "TXT", 'k=v&x=<y> "quoted" \'single\'', "10", "60"),
+    ("plain.example.com", "A", "192.0.2.30", "10", "1800"),
+]
+
+
+def test_namecheap_fake_seeds_and_reports_ttl_and_mxpref(namecheap: Harness) -> None:
+    server = t.cast(FakeNamecheap, namecheap.server)
+    server.add_zone(ZONE, NC_VARIED)
+    assert sorted(server.dump_full(ZONE)) == sorted(NC_VARIED_FULL)
+    # The shared 3-tuple shape still works on the same zone.
+    assert ("example.com", "MX", "20 mx20.example.net") in server.dump(ZONE)
+    # getHosts reports them as seeded, through the client's own reading.
+    with namecheap.provider() as provider:
+        found = {(r.name, r.type, r.value, r.ttl) for r in provider.get_records(ZONE, ZONE)}
+    assert ("example.com", "MX", "0 mx0.example.net", 300) in found
+    assert ("example.com", "MX", "20 mx20.example.net", 3600) in found
+    assert ("example.com", "A", "192.0.2.10", 60) in found
+
+
+def test_namecheap_set_hosts_fills_namecheaps_defaults(namecheap: Harness) -> None:
+    server = t.cast(FakeNamecheap, namecheap.server)
+    with namecheap.provider() as provider:
+        # A raw setHosts without TTL / MXPref, the way a careless client would send it.
+        provider._call("namecheap.domains.dns.setHosts", {
+            "SLD": "example", "TLD": "com", "EmailType": "MX",
+            "HostName1": "@", "RecordType1": "MX", "Address1": "mx.example.net",
+            "HostName2": "www", "RecordType2": "A", "Address2": "192.0.2.1",
+        })
+    assert sorted(server.dump_full(ZONE)) == [
+        ("example.com", "MX", "mx.example.net", "10", "1800"),
+        ("www.example.com", "A", "192.0.2.1", "10", "1800"),
+    ]
+
+
+def test_namecheap_keeps_every_hosts_ttl_and_mx_preference(namecheap: Harness) -> None:
+    server = t.cast(FakeNamecheap, namecheap.server)
+    server.add_zone(ZONE, NC_VARIED)
+    before = server.dump_full(ZONE)
+    assert sorted(before) == sorted(NC_VARIED_FULL)
+
+    with namecheap.provider() as provider:
+        hosts = provider.ensure_records(ZONE, OURS)
+    assert hosts == OUR_HOSTS
+
+    (write,) = server.writes()
+    assert params_of(write)["EmailType"] == "MX"
+    after = server.dump_full(ZONE)
+    # Every host of the user's, exactly as getHosts reported it, once.
+    for host in before:
+        assert after.count(host) == 1, f"{host} lost, duplicated or rewritten"
+    # Ours beside them, and nothing else.
+    ours = sorted(
+        (r.name, r.type, r.value.rstrip(".") if r.type == "CNAME" else r.value, "10", str(r.ttl))
+        for r in OURS
+    )
+    assert sorted(h for h in after if h not in before) == ours
+    assert len(after) == len(before) + len(OURS)
+
+
 def test_namecheap_domain_on_other_dns_is_authorization_failed(namecheap: Harness) -> None:
     namecheap.add_zone("elsewhere.example", [], using_our_dns=False)
     with namecheap.provider() as provider:

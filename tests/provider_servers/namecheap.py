@@ -7,7 +7,20 @@ query string or a form body); HTTP 200 for every answer, the verdict in
 (1011102 bad API key, 1011150 client IP not whitelisted, 2019166 unknown
 domain, 2016166 domain of another account); ``getHosts`` / ``setHosts`` by
 ``SLD`` + ``TLD``; ``setHosts`` replaces the whole zone, and drops the MX
-records unless ``EmailType=MX`` is passed.
+records unless ``EmailType=MX`` is passed. ``getHosts`` reports every host
+with ``HostId``, ``Name``, ``Type``, ``Address``, ``MXPref``, ``TTL``,
+``AssociatedAppTitle``, ``FriendlyName``, ``IsActive`` and ``IsDDNSEnabled``;
+``setHosts`` takes ``HostNameN``, ``RecordTypeN`` (one of the documented
+types: A, AAAA, ALIAS, CAA, CNAME, MX, MXE, NS, TXT, URL, URL301, FRAME),
+``AddressN``, ``MXPrefN`` and ``TTLN``; a host sent without ``TTLN`` gets
+Namecheap's default 1800, without ``MXPrefN`` 10.
+
+Seeding: ``add_zone`` takes the shared ``(fqdn, type, value)`` entries, and
+also ``(fqdn, type, value, ttl)`` or ``(fqdn, type, value, ttl, mxpref)``
+to give a host its own TTL and MXPref (an MX value may then be the bare
+mail host, its preference the fifth item). ``dump`` answers the shared
+3-tuples; ``dump_full`` answers ``(fqdn, type, address, mxpref, ttl)`` for
+every host, so a test can see that nothing of a host was rewritten.
 
 Quirks of the live service reproduced: the host element is spelled
 ``host`` (the docs say ``Host``) and the id attribute ``HostId`` or
@@ -31,6 +44,12 @@ from werkzeug.wrappers import Request, Response
 from . import Entry, FakeServer, Seen
 
 NS = "http://api.namecheap.com/xml.response"
+
+#: The record types setHosts documents.
+RECORD_TYPES = frozenset({"A", "AAAA", "ALIAS", "CAA", "CNAME", "MX", "MXE", "NS", "TXT",
+                          "URL", "URL301", "FRAME"})
+#: What Namecheap gives a host sent without TTL / MXPref.
+DEFAULT_TTL, DEFAULT_MX_PREF = "1800", "10"
 
 
 def _xml(status: str, command: str, inner: str = "", errors: list[tuple[int, str]] = ()) -> Response:
@@ -73,14 +92,28 @@ class FakeNamecheap(FakeServer):
         if owner is None:  # the first user's domain unless told otherwise
             owner = next(iter(self.users.values()))["username"] if self.users else "alice"
         hosts = []
-        for fqdn, rtype, value in records:
+        for record in records:
+            fqdn, rtype, value, *rest = record
+            if len(rest) > 2:
+                raise ValueError(f"a Namecheap host is (fqdn, type, value[, ttl[, mxpref]]), not {record!r}")
+            ttl = str(rest[0]) if rest else DEFAULT_TTL
+            mx_pref = str(rest[1]) if len(rest) > 1 else None
+            rtype = rtype.upper()
+            if rtype not in RECORD_TYPES:
+                raise ValueError(f"Namecheap does not hold {rtype} records")
+            if not ttl.isdigit():
+                raise ValueError(f"TTL {ttl!r} of {record!r} is not a number of seconds")
             host = {"Name": _relative(fqdn, name), "Type": rtype, "Address": value,
-                    "MXPref": "10", "TTL": "1800"}
-            if rtype == "MX":
+                    "MXPref": mx_pref or DEFAULT_MX_PREF, "TTL": ttl}
+            if rtype == "MX" and (mx_pref is None or " " in value):
                 pref, address = value.split(" ", 1)
+                if mx_pref is not None and pref != mx_pref:
+                    raise ValueError(f"{record!r} gives two MX preferences")
                 host.update(MXPref=pref, Address=address)
             if rtype == "CNAME":
                 host["Address"] = value.rstrip(".") + "."
+            if not host["MXPref"].isdigit():
+                raise ValueError(f"MXPref {host['MXPref']!r} of {record!r} is not a number")
             hosts.append(self._with_id(host))
         if email_type is None:
             email_type = "MX" if any(h["Type"] == "MX" for h in hosts) else "NONE"
@@ -100,6 +133,18 @@ class FakeNamecheap(FakeServer):
             if h["Type"] == "MX":
                 value = f"{h['MXPref']} {value}"
             found.append((fqdn, h["Type"], value))
+        return found
+
+    def dump_full(self, name: str) -> list[tuple[str, str, str, str, str]]:
+        """Every host as ``(fqdn, type, address, mxpref, ttl)``, MXPref and
+        TTL as the strings ``getHosts`` reports; the address as for
+        :meth:`dump` (CNAME target without the final dot), but an MX's
+        address is the bare mail host, its preference in ``mxpref``."""
+        found = []
+        for h in self.domains[name]["hosts"]:
+            fqdn = name if h["Name"] == "@" else f"{h['Name']}.{name}"
+            value = h["Address"].rstrip(".") if h["Type"] == "CNAME" else h["Address"]
+            found.append((fqdn, h["Type"], value, h["MXPref"], h["TTL"]))
         return found
 
     # -- the API -------------------------------------------------------
@@ -168,14 +213,17 @@ class FakeNamecheap(FakeServer):
             address = params.get(f"address{i}", "")
             if not rtype or not address:
                 return _xml("ERROR", command, errors=[(2050900, f"RecordType{i} and Address{i} are required")])
+            if rtype not in RECORD_TYPES:
+                return _xml("ERROR", command, errors=[(2050900, f"Invalid RecordType{i}: {rtype}")])
             if rtype == "CNAME" and not address.endswith("."):
                 address += "."
             hosts.append(self._with_id({
                 "Name": params[f"hostname{i}"],
                 "Type": rtype,
                 "Address": address,
-                "MXPref": params.get(f"mxpref{i}", "10") or "10",
-                "TTL": params.get(f"ttl{i}", "1800") or "1800",
+                # Namecheap's defaults for a host sent without them.
+                "MXPref": params.get(f"mxpref{i}", "") or DEFAULT_MX_PREF,
+                "TTL": params.get(f"ttl{i}", "") or DEFAULT_TTL,
             }))
         if request.method == "GET" and len(hosts) > self.max_get_hosts:
             return Response("Request-URI Too Long", status=414)
