@@ -38,7 +38,11 @@ class AppProcess:
              "--threads", "4", "wsgi:app"],
             cwd=REPO, env={**os.environ, **env}, stdout=self._log, stderr=subprocess.STDOUT,
         )
-        _wait(self._answers, 20, "gunicorn")
+        try:
+            _wait(self._answers, 20, "gunicorn")
+        except BaseException:
+            self.stop()  # a server that never came up must not outlive the test
+            raise
 
     def _answers(self) -> bool:
         if self.process.poll() is not None:
@@ -83,7 +87,11 @@ class MariaDBServer:
              f"--log-error={self.root / 'error.log'}", "--innodb-buffer-pool-size=16M"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
-        _wait(self._answers, 30, "mariadbd")
+        try:
+            _wait(self._answers, 30, "mariadbd")
+        except BaseException:
+            self.stop()
+            raise
 
     def _answers(self) -> bool:
         import pymysql
@@ -129,7 +137,11 @@ class RedisServer:
              "--save", "", "--appendonly", "no", "--dir", str(self.root)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
-        _wait(self._answers, 10, "redis-server")
+        try:
+            _wait(self._answers, 10, "redis-server")
+        except BaseException:
+            self.stop()
+            raise
 
     def _answers(self) -> bool:
         import redis
