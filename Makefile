@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: install run test test-embedded clean
+.PHONY: install run test test-embedded clean bench
 
 install: $(VENV)/.installed
 
@@ -28,3 +28,8 @@ test: install
 
 clean:
 	rm -rf $(VENV) instance *.egg-info
+
+# The service and the floor under gunicorn on MariaDB + Redis, loaded with wrk (apt-get install wrk);
+# writes bench/results.json and prints the table (bench/README.md). BENCH_DURATION=<s> per phase.
+bench: install
+	$(BIN)/python bench/run.py

@@ -103,6 +103,7 @@ def from_environment(instance_path: str, env: Mapping[str, str] | None = None) -
         "OCTETH_SECRET_KEY": _secret_key(instance, env),
         "OCTETH_RATE_LIMIT": env.get("OCTETH_RATE_LIMIT", "100 per 60 seconds"),
         "OCTETH_LOGIN_FAILURE_LIMIT": env.get("OCTETH_LOGIN_FAILURE_LIMIT", "10 per 10 minutes"),
+        "OCTETH_AUTH_CACHE_SECONDS": _float(env, "OCTETH_AUTH_CACHE_SECONDS", 10.0),
         "OCTETH_SESSION_IDLE_TIMEOUT": _int(env, "OCTETH_SESSION_IDLE_TIMEOUT", 24 * 3600),
         "OCTETH_TABLE_PREFIX": prefix,
         "OCTETH_CLOUDFLARE_API_URL": env.get(

@@ -190,6 +190,9 @@ class Database:
                 maxcached=pool_size,
                 maxconnections=0,
                 blocking=False,
+                # Connections run in autocommit; only one given back inside a transaction (begin()
+                # without its end) is rolled back. A rollback for every request is a round trip.
+                reset=False,
                 # No ping at checkout: against a hung server a ping waits as long as a query. A
                 # dead pooled connection fails its first statement, and DBUtils reconnects once.
                 ping=0,

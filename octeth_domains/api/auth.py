@@ -5,6 +5,8 @@ kind, so that a stale session cannot be rescued by an API key that happens to be
 """
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 
 from flask import Request, current_app
@@ -23,6 +25,39 @@ class Caller:
     session_id: str | None = None
 
 
+class _KeyCache:
+    """API key → user for a few seconds, per process: most requests of a client come in bursts,
+    and each would otherwise cost a query before any work. A rotated key or a changed group takes
+    effect within ``OCTETH_AUTH_CACHE_SECONDS``. Keyed by the key's hash, never the key."""
+
+    MAX_ENTRIES = 10_000
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[float, User]] = {}
+        self._lock = threading.Lock()
+
+    def user(self, db: Connection, api_key: str, ttl: float) -> User | None:
+        if ttl <= 0:
+            return users.user_by_api_key(db, api_key)
+        digest, now = users.token_hash(api_key), time.monotonic()
+        with self._lock:
+            entry = self._entries.get(digest)
+        if entry is not None and entry[0] > now:
+            return entry[1]
+        user = users.user_by_api_key(db, api_key)
+        if user is not None:  # a wrong key is never remembered: guessing stays a query each
+            with self._lock:
+                if len(self._entries) >= self.MAX_ENTRIES:
+                    self._entries.clear()
+                self._entries[digest] = (now + ttl, user)
+        return user
+
+
+def _user_by_api_key(db: Connection, api_key: str) -> User | None:
+    cache = current_app.extensions.setdefault("octeth_key_cache", _KeyCache())
+    return cache.user(db, api_key, current_app.config["OCTETH_AUTH_CACHE_SECONDS"])
+
+
 def _bearer_token(request: Request) -> str | None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
@@ -35,7 +70,7 @@ def authenticate(request: Request, params: Params, db: Connection) -> Caller | N
     """The caller, None when no credential was sent; code 0 for a wrong one."""
     token = _bearer_token(request)
     if token is not None:
-        user = users.user_by_api_key(db, token) if token else None
+        user = _user_by_api_key(db, token) if token else None
         if user is None:
             raise authentication_failed()
         return Caller(user, "bearer")
@@ -50,7 +85,7 @@ def authenticate(request: Request, params: Params, db: Connection) -> Caller | N
         return Caller(user, "session", session_id)
     if "APIKey" in params:
         api_key = params["APIKey"]
-        user = users.user_by_api_key(db, api_key) if isinstance(api_key, str) and api_key else None
+        user = _user_by_api_key(db, api_key) if isinstance(api_key, str) and api_key else None
         if user is None:
             raise authentication_failed()
         return Caller(user, "apikey")

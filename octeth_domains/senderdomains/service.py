@@ -273,47 +273,73 @@ def _record_set(records: dict[str, list]) -> set[tuple[str, str, str]]:
     return {(host, str(record[0]), str(record[1])) for host, record in records.items()}
 
 
-def record_outcome(db: Connection, domain_id: int, checked: dict[str, list], outcome: Outcome,
-                   manual_approval: bool, background: bool = False) -> tuple[dict[str, Any], dict[str, list]] | None:
-    """Merge the ``outcome`` of probing ``checked`` into the stored row, under a lock on it; return
-    (row as now stored, records with this probe's flags), or None when the stored records are no
-    longer the ones probed (an update regenerated them meanwhile: the outcome says nothing of them).
+@dataclass(frozen=True)
+class _Merge:
+    status: str
+    failed_checks: int
+    stored: dict[str, list]  # the records with the flags to keep
+    shown: dict[str, list]  # the records with this probe's flags
+    changed: bool
 
-    Only definite answers change a stored flag; nothing is written when nothing changed.
+
+def _merge(row: dict[str, Any] | None, checked: dict[str, list], outcome: Outcome, manual_approval: bool,
+           background: bool) -> _Merge | None:
+    """What ``outcome`` makes of ``row``; None when it says nothing about it (see record_outcome)."""
+    records = model.records_of(row) if row else {}
+    if row is None or _record_set(records) != _record_set(checked):
+        return None
+    shown = {host: [*record[:2], outcome.results.get(host, (False, False))[0]] for host, record in records.items()}
+    stored = {}
+    for host, record in records.items():
+        passed, definite = outcome.results.get(host, (False, False))
+        stored[host] = [*record[:2], passed] if definite else list(record)
+    current, failed_checks = row["Status"], int(row["FailedChecks"])
+    if background:
+        if current != ENABLED:  # the user or an operator changed it since the run began
+            return None
+        status = ENABLED
+        if outcome.passed:
+            failed_checks = 0
+        elif outcome.failed_definitely:
+            failed_checks += 1
+            if failed_checks >= 3:
+                status, failed_checks = APPROVAL_PENDING, 0
+    else:
+        status = status_after(current, outcome, manual_approval, bool(row["Approved"]))
+        if outcome.passed:
+            failed_checks = 0
+    changed = stored != records or status != current or failed_checks != int(row["FailedChecks"])
+    return _Merge(status, failed_checks, stored, shown, changed)
+
+
+def record_outcome(db: Connection, row: dict[str, Any], checked: dict[str, list], outcome: Outcome,
+                   manual_approval: bool, background: bool = False) -> tuple[dict[str, Any], dict[str, list]] | None:
+    """Merge the ``outcome`` of probing ``checked`` (the records of ``row`` as read before the probe)
+    into the stored row; return (row as now stored, records with this probe's flags), or None when
+    the stored records are no longer the ones probed (an update regenerated them meanwhile: the
+    outcome says nothing of them).
+
+    Only definite answers change a stored flag. When the outcome changes nothing in ``row`` nothing
+    is written, and no lock is taken: most verifies of a working domain end there. Otherwise the
+    row is read again under a lock and the merge redone on what is stored now.
     ``background`` is ``reverify``'s rule: it acts on Enabled domains only, and a definite failure
     demotes at the third run in a row.
     """
+    merge = _merge(row, checked, outcome, manual_approval, background)
+    if merge is not None and not merge.changed:
+        return row, merge.shown
+    domain_id = int(row["DomainID"])
     with db.transaction(lock=True):
         row = model.get_by_id(db, domain_id, lock=True)
-        records = model.records_of(row) if row else {}
-        if row is None or _record_set(records) != _record_set(checked):
+        merge = _merge(row, checked, outcome, manual_approval, background)
+        if merge is None:
             return None
-        shown = {host: [*record[:2], outcome.results.get(host, (False, False))[0]]
-                 for host, record in records.items()}
-        stored = {}
-        for host, record in records.items():
-            passed, definite = outcome.results.get(host, (False, False))
-            stored[host] = [*record[:2], passed] if definite else list(record)
-        current, failed_checks = row["Status"], int(row["FailedChecks"])
-        if background:
-            if current != ENABLED:  # the user or an operator changed it since the run began
-                return None
-            status = ENABLED
-            if outcome.passed:
-                failed_checks = 0
-            elif outcome.failed_definitely:
-                failed_checks += 1
-                if failed_checks >= 3:
-                    status, failed_checks = APPROVAL_PENDING, 0
-        else:
-            status = status_after(current, outcome, manual_approval, bool(row["Approved"]))
-            if outcome.passed:
-                failed_checks = 0
-        if stored != records or status != current or failed_checks != int(row["FailedChecks"]):
-            meta = _fresh_meta(model.decode(row["VerificationMeta"]), stored)
-            model.save(db, domain_id, status=status, meta=meta, failed_checks=failed_checks)
-            row = {**row, "Status": status, "VerificationMeta": model.encode(meta), "FailedChecks": failed_checks}
-    return row, shown
+        if merge.changed:
+            meta = _fresh_meta(model.decode(row["VerificationMeta"]), merge.stored)
+            model.save(db, domain_id, status=merge.status, meta=meta, failed_checks=merge.failed_checks)
+            row = {**row, "Status": merge.status, "VerificationMeta": model.encode(meta),
+                   "FailedChecks": merge.failed_checks}
+    return row, merge.shown
 
 
 def verify_domain(db: Connection, user: User, domain_id: int | None) -> dict[str, Any]:
@@ -328,7 +354,7 @@ def verify_domain(db: Connection, user: User, domain_id: int | None) -> dict[str
             raise not_found()
         checked = model.records_of(row)
         outcome = probe(int(row["DomainID"]), checked)
-        result = record_outcome(db, int(row["DomainID"]), checked, outcome, user.manual_approval)
+        result = record_outcome(db, row, checked, outcome, user.manual_approval)
         if result is not None:
             stored, shown = result
             return {"DomainID": int(stored["DomainID"]), "IsVerified": outcome.passed, "Status": stored["Status"],
@@ -344,7 +370,7 @@ def verify_pending(db: Connection, user: User) -> dict[str, Any]:
     outcomes = _probe_many(rows, use_cache=True)
     domains = []
     for row, outcome in zip(rows, outcomes):
-        result = record_outcome(db, int(row["DomainID"]), model.records_of(row), outcome, user.manual_approval)
+        result = record_outcome(db, row, model.records_of(row), outcome, user.manual_approval)
         if result is None:  # changed or deleted meanwhile: reported as not verified, nothing written
             domains.append({"DomainID": int(row["DomainID"]), "IsVerified": False, "Status": row["Status"]})
             continue
@@ -392,8 +418,7 @@ def reverify(db: Connection, concurrency: int = 8,
     for start in range(0, len(rows), batch):
         chunk = rows[start:start + batch]
         for row, outcome in zip(chunk, _probe_many(chunk, use_cache=False, workers=concurrency)):
-            result = record_outcome(db, int(row["DomainID"]), model.records_of(row), outcome,
-                                    manual_approval=False, background=True)
+            result = record_outcome(db, row, model.records_of(row), outcome, manual_approval=False, background=True)
             if result is None:
                 continue  # no longer Enabled, or regenerated, since the run began
             stored = result[0]

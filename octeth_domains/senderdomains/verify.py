@@ -8,6 +8,7 @@ server failed), because only the former may demote a domain.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 import json
@@ -143,6 +144,21 @@ def _lookup(
     return _FAILED
 
 
+# One pool for every probe of the process: the lookups of all records must
+# wait on the network at once, and building threads for each request costs
+# more than the lookups' own work. Its threads start on first use, so a
+# forking server gives every worker a pool of its own.
+_POOL = ThreadPoolExecutor(max_workers=64, thread_name_prefix="dns-probe")
+
+
+@functools.lru_cache(maxsize=16)
+def _shared_resolver(
+    servers: tuple[tuple[str, int], ...] | None, timeout: float
+) -> dns.resolver.Resolver:
+    # A resolver is only read by lookups (its cache is off), so threads share it.
+    return _make_resolver(servers, timeout)
+
+
 def probe(
     records: Mapping[str, Sequence[Any]],
     servers: Sequence[tuple[str, int]] | None = None,
@@ -165,24 +181,20 @@ def probe(
         return {}
 
     try:
-        resolver = _make_resolver(servers, timeout)
+        resolver = _shared_resolver(tuple(servers) if servers is not None else None, timeout)
     except dns.resolver.NoResolverConfiguration as e:
         # No resolver means nobody could answer: not the domain's fault.
         log.warning("No DNS resolver configured, cannot verify: %s", e)
         return dict.fromkeys(records, _UNKNOWN)
 
-    # One thread per record: a template holds a handful, and they must all
-    # wait on the network at once.
-    pool = ThreadPoolExecutor(max_workers=len(records), thread_name_prefix="dns-probe")
     futures = {
-        host: pool.submit(_lookup, resolver, host, str(record[0]).upper(), str(record[1]))
+        host: _POOL.submit(_lookup, resolver, host, str(record[0]).upper(), str(record[1]))
         for host, record in records.items()
     }
     # dnspython may sleep past its lifetime between retries; the deadline is
     # kept here instead, and a straggler is reported like a timeout and left
     # to finish on its own.
     wait(futures.values(), timeout=timeout)
-    pool.shutdown(wait=False)
     return {
         host: future.result() if future.done() else _UNKNOWN
         for host, future in futures.items()
