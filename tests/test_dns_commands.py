@@ -8,17 +8,11 @@ from typing import Any
 import pytest
 
 from conftest import Accounts, Api
+from provider_servers import UNRELATED
 from provider_servers.cloudflare import FakeCloudflare
 from provider_servers.godaddy import FakeGoDaddy
 from provider_servers.namecheap import FakeNamecheap
 
-SPF = "v=spf1 include:_spf.example.net ~all"
-UNRELATED = [
-    ("example.com", "A", "192.0.2.10"),
-    ("example.com", "MX", "10 mx1.example.net"),
-    ("example.com", "TXT", SPF),
-    ("www.example.com", "CNAME", "example.com"),
-]
 CF_TOKEN = "cfTokenS3cretValue_0123456789"
 GD_KEY, GD_SECRET = "gdKeyS3cretValue42", "gdSecretS3cretValue42"
 NC_KEY, NC_USER = "ncKey+S3cret/Value=42", "ncApiUserS3cret"

@@ -29,17 +29,9 @@ import requests
 
 from octeth_domains.providers.base import AuthorizationFailed, Credentials, ProviderError, Record
 from octeth_domains.providers.powerdns import PowerDNS
+from provider_servers import OURS, SPF
 
 ZONE = "example.com"
-SPF = "v=spf1 include:_spf.example.net ~all"
-OURS = [
-    Record("sl.example.com", "CNAME", "mailer.delivery.example."),
-    Record("key1._domainkey.sl.example.com", "CNAME", "key1._domainkey.mailer.delivery.example."),
-    Record("_dmarc.sl.example.com", "CNAME", "_dmarc.mailer.delivery.example."),
-    Record("track-sl.example.com", "CNAME", "track.mailer.delivery.example."),
-    Record("abcdefghij.sl.example.com", "TXT", "xG7_Jq2oR-ownership-token"),
-    Record("example.com", "TXT", "octeth-verification=Zm9vYmFy"),
-]
 
 
 def _find_pdns() -> tuple[str, str] | None:

@@ -29,27 +29,12 @@ from octeth_domains.providers.base import (
     relative_name,
     scrub,
 )
-from provider_servers import FakeServer
+from provider_servers import OURS, SPF, UNRELATED, FakeServer
 from provider_servers.cloudflare import FakeCloudflare
 from provider_servers.godaddy import FakeGoDaddy
 from provider_servers.namecheap import FakeNamecheap
 
 ZONE = "example.com"
-SPF = "v=spf1 include:_spf.example.net ~all"
-UNRELATED = [
-    ("example.com", "A", "192.0.2.10"),
-    ("example.com", "MX", "10 mx1.example.net"),
-    ("example.com", "TXT", SPF),
-    ("www.example.com", "CNAME", "example.com"),
-]
-OURS = [
-    Record("sl.example.com", "CNAME", "mailer.delivery.example."),
-    Record("key1._domainkey.sl.example.com", "CNAME", "key1._domainkey.mailer.delivery.example."),
-    Record("_dmarc.sl.example.com", "CNAME", "_dmarc.mailer.delivery.example."),
-    Record("track-sl.example.com", "CNAME", "track.mailer.delivery.example."),
-    Record("abcdefghij.sl.example.com", "TXT", "xG7_Jq2oR-ownership-token"),
-    Record("example.com", "TXT", "octeth-verification=Zm9vYmFy"),
-]
 OUR_HOSTS = [
     "sl.example.com",
     "key1._domainkey.sl.example.com",

@@ -29,7 +29,27 @@ import typing as t
 from dataclasses import dataclass, field
 
 from werkzeug.serving import WSGIRequestHandler, make_server
+
+from octeth_domains.providers.base import Record
 from werkzeug.wrappers import Request, Response
+
+#: The zone every provider test starts from: records the user owns, which nothing may touch.
+SPF = "v=spf1 include:_spf.example.net ~all"
+UNRELATED = [
+    ("example.com", "A", "192.0.2.10"),
+    ("example.com", "MX", "10 mx1.example.net"),
+    ("example.com", "TXT", SPF),
+    ("www.example.com", "CNAME", "example.com"),
+]
+#: What the service publishes into it: a campaign set plus a TXT at the apex beside the SPF.
+OURS = [
+    Record("sl.example.com", "CNAME", "mailer.delivery.example."),
+    Record("key1._domainkey.sl.example.com", "CNAME", "key1._domainkey.mailer.delivery.example."),
+    Record("_dmarc.sl.example.com", "CNAME", "_dmarc.mailer.delivery.example."),
+    Record("track-sl.example.com", "CNAME", "track.mailer.delivery.example."),
+    Record("abcdefghij.sl.example.com", "TXT", "xG7_Jq2oR-ownership-token"),
+    Record("example.com", "TXT", "octeth-verification=Zm9vYmFy"),
+]
 
 #: One record in the shape shared by every fake: (fully qualified name, TYPE, value).
 #: Values: CNAME targets without the final dot, TXT text unquoted, MX as
