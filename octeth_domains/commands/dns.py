@@ -167,9 +167,8 @@ def _records_to_publish(caller: Caller, kind: str, domain: str, prefix: str) -> 
     if kind == templates.EMAIL_GATEWAY:
         rendered = service.render(templates.EMAIL_GATEWAY, caller.user.dns_template, domain, {})
     else:
-        row = next((row for row in model.list_for_user(get_db(), caller.user.user_id)
-                    if row["SenderDomain"] == domain), None)
-        if row is None:
+        row = model.find_pair(get_db(), domain, caller.user.user_id)
+        if row is None or row["Status"] == model.DELETED:
             raise APIError(9, f"{prefix}: {domain} is not one of your sender domains")
         rendered = model.records_of(row)
     return {host: (record[0], record[1]) for host, record in rendered.items()}
