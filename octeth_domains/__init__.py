@@ -31,7 +31,7 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
     redis_client = _redis_client(app.config["OCTETH_REDIS_URL"])
     app.extensions["octeth_redis"] = redis_client
 
-    from .senderdomains import templates, verify
+    from .senderdomains import listing, templates, verify
 
     try:
         app.extensions["octeth_templates"] = templates.load_templates(
@@ -42,6 +42,9 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
     app.extensions["octeth_verify_cache"] = verify.VerificationCache(
         redis_client, prefix=f"{app.config['OCTETH_REDIS_KEY_PREFIX']}:verify:"
     )
+
+    if app.config["OCTETH_LIST_CACHE_MB"] > 0:
+        app.extensions["octeth_list_cache"] = listing.ListCache(int(app.config["OCTETH_LIST_CACHE_MB"] * 2**20))
 
     from .api import doors, envelope, limits
     from . import cli, commands, health, web  # noqa: F401  (importing commands registers them)

@@ -31,7 +31,7 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     try:
         return float(raw)
     except ValueError:
-        raise ConfigError(f"{name} must be a number of seconds, not {raw!r}") from None
+        raise ConfigError(f"{name} must be a number, not {raw!r}") from None
 
 
 def parse_dns_servers(raw: str) -> list[tuple[str, int]] | None:
@@ -104,6 +104,7 @@ def from_environment(instance_path: str, env: Mapping[str, str] | None = None) -
         "OCTETH_RATE_LIMIT": env.get("OCTETH_RATE_LIMIT", "100 per 60 seconds"),
         "OCTETH_LOGIN_FAILURE_LIMIT": env.get("OCTETH_LOGIN_FAILURE_LIMIT", "10 per 10 minutes"),
         "OCTETH_AUTH_CACHE_SECONDS": _float(env, "OCTETH_AUTH_CACHE_SECONDS", 10.0),
+        "OCTETH_LIST_CACHE_MB": _float(env, "OCTETH_LIST_CACHE_MB", 16.0),
         "OCTETH_SESSION_IDLE_TIMEOUT": _int(env, "OCTETH_SESSION_IDLE_TIMEOUT", 24 * 3600),
         "OCTETH_TABLE_PREFIX": prefix,
         "OCTETH_CLOUDFLARE_API_URL": env.get(

@@ -56,8 +56,41 @@ def test_percent_signs_and_placeholders_survive_both_dialects(database):
 
 def test_upgrade_is_recorded_and_safe_to_repeat(tmp_path):
     db = Database(f"sqlite:///{tmp_path / 'fresh.sqlite'}")
-    assert db.upgrade() == ["0001_init"]
+    assert db.upgrade() == ["0001_init", "0002_revision"]
     assert db.upgrade() == []
+
+
+def test_upgrading_a_database_with_rows_keeps_them(backend, request, tmp_path):
+    """A database made by the first release, with a domain in it, upgraded by this one."""
+    import shutil
+    import uuid
+
+    from octeth_domains.db import SCHEMA_ROOT
+    from octeth_domains.models import senderdomains as model
+
+    prefix = f"up{uuid.uuid4().hex[:6]}_"
+    if backend == "mariadb":
+        db = Database(request.getfixturevalue("mysql_url"), prefix=prefix)
+    else:
+        db = Database(f"sqlite:///{tmp_path / 'old.sqlite'}", prefix=prefix)
+    first_release = tmp_path / "sql"
+    (first_release / db.dialect).mkdir(parents=True)
+    shutil.copy(SCHEMA_ROOT / db.dialect / "0001_init.sql", first_release / db.dialect)
+    try:
+        assert db.upgrade(first_release) == ["0001_init"]
+        with db.session() as connection:
+            domain_id = model.insert(connection, "old.example", 7, model.ENABLED, {}, {})
+        assert db.upgrade() == ["0002_revision"]
+        with db.session() as connection:
+            rows, version = model.list_for_user(connection, 7)
+            assert [row["SenderDomain"] for row in rows] == ["old.example"]
+            assert version == model.list_version(connection, 7) == (1, 1, domain_id)
+            model.save(connection, domain_id, status=model.DISABLED)
+            assert model.list_version(connection, 7) == (1, 2, domain_id)
+    finally:
+        with db.session() as connection:
+            for table in ("sender_domains", "sessions", "users", "user_groups", "schema_migrations"):
+                connection.execute(f"DROP TABLE IF EXISTS {{p}}{table}")
 
 
 def _read_secret(path, queue):

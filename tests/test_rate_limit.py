@@ -82,3 +82,58 @@ def test_two_processes_share_one_count_in_redis(mysql_url, redis_client, tmp_pat
         keys = list(redis_client.scan_iter(f"*{prefix}*"))
         assert keys, "the count was not kept in Redis"
         redis_client.delete(*keys)
+
+
+def _limit(redis_client, prefix, text):
+    from octeth_domains.api.limits import Counter, Limit
+    return Limit(text, Counter(redis_client, prefix), "api")
+
+
+def test_a_small_limit_is_counted_request_by_request(redis_client):
+    prefix = f"octeth-test-{uuid.uuid4().hex[:8]}:"
+    limit = _limit(redis_client, prefix, "100 per 60 seconds")
+    try:
+        for n in range(1, 11):
+            assert limit.hit("user:1") is None
+            assert int(redis_client.get(prefix + "api:user:1")) == n
+    finally:
+        redis_client.delete(prefix + "api:user:1")
+
+
+def test_a_large_limit_is_counted_in_leases_and_never_overspent(redis_client):
+    """Two instances (threads in each) spend one shared limit of 5,000: Redis is asked once per
+    lease, not once per request, and together they let exactly the limit through."""
+    import threading
+
+    def scripts_run() -> int:
+        return sum(redis_client.info("commandstats").get(f"cmdstat_{name}", {}).get("calls", 0)
+                   for name in ("evalsha", "eval"))
+
+    prefix = f"octeth-test-{uuid.uuid4().hex[:8]}:"
+    instances = [_limit(redis_client, prefix, "5000 per 60 seconds") for _ in range(2)]
+    scripts_before = scripts_run()
+    admitted = [0] * 8
+    refused_after = []
+
+    def client(n: int) -> None:
+        limit = instances[n % 2]
+        while True:
+            retry_after = limit.hit("user:7")
+            if retry_after is not None:
+                refused_after.append(retry_after)
+                return
+            admitted[n] += 1
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert sum(admitted) == 5000
+        assert all(count > 0 for count in admitted[:2])
+        assert int(redis_client.get(prefix + "api:user:7")) >= 5000
+        assert scripts_run() - scripts_before < 5000 / 10
+        assert all(0 < seconds <= 60 for seconds in refused_after)
+    finally:
+        redis_client.delete(prefix + "api:user:7")

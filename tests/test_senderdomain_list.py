@@ -1,4 +1,5 @@
 """user.senderdomain.list end to end: door, auth, SQL, the seed's shape."""
+from conftest import Accounts
 from helpers import body, insert_domain
 
 SEED_LIST_EXAMPLE = {
@@ -79,3 +80,60 @@ def test_list_of_many_domains(client, accounts, app):
     data = body(client.get("/api/v1/user.senderdomains", query_string={"APIKey": user["APIKey"]}))
     assert len(data["SenderDomains"]) == 300
     assert [d["SenderDomain"] for d in data["SenderDomains"][:2]] == ["d0.example", "d1.example"]
+
+
+def _listed(client, user):
+    data = body(client.get("/api/v1/user.senderdomains", query_string={"APIKey": user["APIKey"]}))
+    return {d["SenderDomain"]: d["Status"] for d in data["SenderDomains"]}
+
+
+def test_a_kept_list_follows_every_write_made_by_another_instance(make_app, accounts):
+    """Each process keeps the lists it rendered; a write through any other one shows at once."""
+    reader, writer = make_app(), make_app()
+    user = Accounts(reader).user()
+    first = insert_domain(reader, user["UserID"], "a.example")
+    reading, writing = reader.test_client(), writer.test_client()
+    assert _listed(reading, user) == {"a.example": "Enabled"}
+    key = {"APIKey": user["APIKey"]}
+
+    assert body(writing.patch("/api/v1/user.senderdomain", json={**key, "DomainID": first, "Status": "Disabled"}))["Success"]
+    assert _listed(reading, user) == {"a.example": "Disabled"}
+    created = body(writing.post("/api/v1/user.senderdomain", json={**key, "SenderDomain": "b.example"}))
+    assert _listed(reading, user) == {"a.example": "Disabled", "b.example": "Approval Pending"}
+    assert body(writing.delete("/api/v1/user.senderdomain", query_string={**key, "DomainID": first}))["Success"]
+    assert _listed(reading, user) == {"b.example": "Approval Pending"}
+    # Revived: the same row comes back (same DomainID, so only its Revision says it changed).
+    assert body(writing.post("/api/v1/user.senderdomain", json={**key, "SenderDomain": "a.example"}))["Success"]
+    assert set(_listed(reading, user)) == {"a.example", "b.example"}
+    assert created["DomainID"] != first
+
+
+def test_a_kept_list_is_answered_without_rendering_it_again(make_app):
+    """What proves the list is kept: a row changed by hand without touching Revision is not seen
+    until Revision moves (README: such edits show within a minute)."""
+    app = make_app()
+    user = Accounts(app).user()
+    domain_id = insert_domain(app, user["UserID"], "a.example")
+    client = app.test_client()
+    assert _listed(client, user) == {"a.example": "Enabled"}
+    with app.extensions["octeth_db"].session() as db:
+        db.execute("UPDATE {p}sender_domains SET Status = 'Suspended' WHERE DomainID = ?", (domain_id,))
+    assert _listed(client, user) == {"a.example": "Enabled"}
+    with app.extensions["octeth_db"].session() as db:
+        db.execute("UPDATE {p}sender_domains SET Revision = Revision + 1 WHERE DomainID = ?", (domain_id,))
+    assert _listed(client, user) == {"a.example": "Suspended"}
+    xml = client.get("/api/v1/user.senderdomains", query_string={"APIKey": user["APIKey"], "ResponseFormat": "XML"})
+    assert "<SenderDomain><![CDATA[a.example]]></SenderDomain>" in xml.get_data(as_text=True)
+
+
+def test_the_kept_lists_stay_within_their_budget():
+    from octeth_domains.senderdomains.listing import ListCache
+
+    cache = ListCache(max_bytes=100)
+    cache.put(1, (1, 1, 1), "x" * 40)
+    cache.put(2, (1, 1, 2), "y" * 40)
+    assert cache.get(1) == ((1, 1, 1), "x" * 40)  # 1 is now the most recently used
+    cache.put(3, (1, 1, 3), "z" * 40)
+    assert cache.get(2) is None and cache.get(1) is not None and cache.get(3) is not None
+    cache.put(4, (1, 1, 4), "w" * 101)  # larger than the whole budget: not kept
+    assert cache.get(4) is None and cache.get(3) is not None

@@ -16,6 +16,7 @@ from .envelope import (
     APIError,
     authentication_failed,
     bad_request,
+    decoded,
     from_http_exception,
     internal_error,
     render,
@@ -68,7 +69,7 @@ def call(command: str, **values: Any) -> dict[str, Any]:
             params.add(name, value)
     entry = registry.by_name(command)
     g.command = entry.name
-    return run(entry, params)
+    return decoded(run(entry, params))
 
 
 def dispatch(rest_path: str | None) -> Response:

@@ -14,6 +14,37 @@ from xml.sax.saxutils import quoteattr
 from flask import Response
 
 
+class JSONText:
+    """Part of a body that is already JSON text (a cached list): spliced as it is into a JSON
+    answer, decoded for the XML form and for callers inside the service."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def decode(self) -> Any:
+        return json.loads(self.text)
+
+
+def dumps(value: Any) -> str:
+    """JSON as the API writes it: compact, and UTF-8 rather than \\u escapes."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def decoded(body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` with every :class:`JSONText` in it decoded."""
+    return {key: value.decode() if isinstance(value, JSONText) else value for key, value in body.items()}
+
+
+def _json_body(body: dict[str, Any]) -> str:
+    if not any(isinstance(value, JSONText) for value in body.values()):
+        return dumps(body)
+    return "{" + ",".join(
+        f"{dumps(key)}:{value.text if isinstance(value, JSONText) else dumps(value)}" for key, value in body.items()
+    ) + "}"
+
+
 class APIError(Exception):
     """A failure the client is told about: ``(code, message, http_status)``."""
 
@@ -94,10 +125,10 @@ def rate_limited(retry_after: int) -> APIError:
 def render(body: dict[str, Any], fmt: str = "JSON", status: int = 200, headers: dict | None = None) -> Response:
     """A response with ``body`` as JSON, or as the legacy XML when ``fmt == "XML"``."""
     if fmt == "XML":
-        text = to_xml(body)
+        text = to_xml(decoded(body))
         mimetype = "text/xml"
     else:
-        text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+        text = _json_body(body)
         mimetype = "application/json"
     response = Response(text, status=status, mimetype=mimetype)
     response.headers.update(headers or {})

@@ -12,7 +12,7 @@ from ..api.params import Boolean, Identifier, Text
 from ..api.registry import command
 from ..db import get_db
 from ..models import senderdomains as model
-from ..senderdomains import service, templates
+from ..senderdomains import listing, service, templates
 from ..senderdomains.names import InvalidDomain, LocalhostDomain, is_custom_label, normalize_domain
 
 MISSING_ID = {"missing": (1, "Missing DomainID parameter")}
@@ -78,8 +78,7 @@ def _domain_response(domain_id: int, missing: tuple[int, str, int], **extra: Any
 
 @command("user.senderdomain.list", rest=("GET", "user.senderdomains"))
 def list_sender_domains(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
-    rows = model.list_for_user(get_db(), caller.user.user_id)
-    return {"Success": True, "SenderDomains": [model.as_seed_object(row) for row in rows]}
+    return {"Success": True, "SenderDomains": listing.sender_domains(get_db(), caller.user.user_id)}
 
 
 @command("user.senderdomain.get", rest=("GET", "user.senderdomain"), schema=DomainIdSchema)

@@ -75,13 +75,33 @@ def as_seed_object(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def list_for_user(db: Connection, user_id: int) -> list[dict[str, Any]]:
-    """The user's domains that are not deleted, oldest first, in one query."""
-    return db.query(
-        f"SELECT {_COLUMNS} FROM {{p}}sender_domains"
-        " WHERE RelUserID = ? AND Status <> 'Deleted' ORDER BY DomainID",
-        (user_id,),
-    )
+# What changes whenever any of a user's rows is written, deleted ones included: an insert adds a
+# row and a higher DomainID, and every write adds one to a row's Revision (save()). Nothing deletes
+# rows, so the three never come back to earlier values together.
+_VERSION = {"n": "COUNT(*)", "revisions": "COALESCE(SUM(Revision), 0)", "newest": "COALESCE(MAX(DomainID), 0)"}
+_OF_USER = " FROM {p}sender_domains WHERE RelUserID = ?"
+_LIST_VERSION = "SELECT " + ", ".join(f"{expr} AS {name}" for name, expr in _VERSION.items()) + _OF_USER
+_LIST = (
+    f"SELECT {_COLUMNS}, "
+    + ", ".join(f"(SELECT {expr}{_OF_USER}) AS {name}" for name, expr in _VERSION.items())
+    + _OF_USER + " AND Status <> 'Deleted' ORDER BY DomainID"
+)
+
+
+def _version(row: dict[str, Any]) -> tuple[int, int, int]:
+    return int(row["n"]), int(row["revisions"]), int(row["newest"])
+
+
+def list_version(db: Connection, user_id: int) -> tuple[int, int, int]:
+    """A value that differs after any write to the user's domains (one index-only query)."""
+    return _version(db.one(_LIST_VERSION, (user_id,)))
+
+
+def list_for_user(db: Connection, user_id: int) -> tuple[list[dict[str, Any]], tuple[int, int, int] | None]:
+    """The user's domains that are not deleted, oldest first, and the :func:`list_version` they
+    are (None when there are none), read in one statement so that the two agree."""
+    rows = db.query(_LIST, (user_id,) * (len(_VERSION) + 1))
+    return rows, (_version(rows[0]) if rows else None)
 
 
 def get_owned(db: Connection, domain_id: int | None, user_id: int, lock: bool = False) -> dict[str, Any] | None:
@@ -142,6 +162,8 @@ def save(db: Connection, domain_id: int, *, status: str | None = None, meta: dic
     changes = {name: value for name, value in columns.items() if value is not None}
     if changes:
         assignments = ", ".join(f"{name} = ?" for name in changes)
+        # Revision tells cached lists that this row changed (list_version()).
+        assignments += ", Revision = Revision + 1"
         db.execute(f"UPDATE {{p}}sender_domains SET {assignments} WHERE DomainID = ?",
                    (*changes.values(), domain_id))
 
