@@ -2,8 +2,11 @@
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8080")
-workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
-threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+# Two processes per core, four threads each: threads let a worker wait on DNS lookups and provider
+# APIs, but many threads in one process spend CPU handing the GIL around (make bench measured
+# 2 x 8 against 4 x 4 on two cores: bench/README.md).
+workers = int(os.environ.get("GUNICORN_WORKERS") or 2 * (os.cpu_count() or 1))
+threads = int(os.environ.get("GUNICORN_THREADS") or 4)
 worker_class = "gthread"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 # The app writes one JSON line per request itself (octeth_domains/logs.py); gunicorn's own access

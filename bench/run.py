@@ -28,6 +28,7 @@ import math
 import os
 import platform
 import resource
+import runpy
 import secrets
 import shutil
 import signal
@@ -81,6 +82,10 @@ def log(message: str) -> None:
 
 # Settings ---------------------------------------------------------------------------------------
 
+def _gunicorn_setting(name: str):
+    return runpy.run_path(str(REPO / "gunicorn.conf.py"))[name]
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -109,9 +114,9 @@ class Settings:
             duration=max(1, math.ceil(float(raw))),  # wrk takes whole seconds
             connections=int(env.get("BENCH_CONNECTIONS") or 16),
             wrk_threads=int(env.get("BENCH_WRK_THREADS") or 2),
-            # The defaults of gunicorn.conf.py, read the same way, so the report can name them.
-            workers=env.get("GUNICORN_WORKERS") or "2",
-            threads=env.get("GUNICORN_THREADS") or "8",
+            # gunicorn.conf.py's own numbers (it reads the same variables), so the report names them.
+            workers=str(_gunicorn_setting("workers")),
+            threads=str(_gunicorn_setting("threads")),
             bind=env.get("GUNICORN_BIND") or f"127.0.0.1:{_free_port()}",
             mysql_url=env.get("BENCH_MYSQL_URL") or env.get("OCTETH_TEST_MYSQL_URL") or "mysql://root@127.0.0.1:3306",
             redis_url=env.get("BENCH_REDIS_URL") or env.get("OCTETH_TEST_REDIS_URL") or "redis://127.0.0.1:6379/0",

@@ -46,27 +46,36 @@ class IntegrityError(DatabaseError):
     """A unique or foreign key refused the write."""
 
 
+def _translated(exc: BaseException) -> BaseException | None:
+    """The error of this module that a driver error ``exc`` means, None for any other error."""
+    if isinstance(exc, pymysql.err.IntegrityError):
+        return IntegrityError(str(exc.args[1] if len(exc.args) > 1 else exc))
+    if isinstance(exc, (pymysql.err.OperationalError, pymysql.err.InterfaceError, pymysql.err.ProgrammingError)):
+        code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
+        if code == 1146:
+            return SchemaMissing("no such table: run `octeth-domains db upgrade`")
+        if isinstance(exc, pymysql.err.InterfaceError) or code in _MYSQL_UNAVAILABLE:
+            return DatabaseUnavailable(f"MySQL unavailable ({code})")
+        return DatabaseError(f"MySQL error {code}")
+    if isinstance(exc, sqlite3.IntegrityError):
+        return IntegrityError(str(exc))
+    if isinstance(exc, sqlite3.OperationalError):
+        if "no such table" in str(exc):
+            return SchemaMissing("no such table: run `octeth-domains db upgrade`")
+        if any(text in str(exc).lower() for text in _SQLITE_UNAVAILABLE):
+            return DatabaseUnavailable(f"SQLite unavailable: {exc}")
+    return None
+
+
 @contextmanager
 def _translated_errors() -> Iterator[None]:
     try:
         yield
-    except pymysql.err.IntegrityError as exc:
-        raise IntegrityError(str(exc.args[1] if len(exc.args) > 1 else exc)) from exc
-    except (pymysql.err.OperationalError, pymysql.err.InterfaceError, pymysql.err.ProgrammingError) as exc:
-        code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
-        if code == 1146:
-            raise SchemaMissing("no such table: run `octeth-domains db upgrade`") from exc
-        if isinstance(exc, pymysql.err.InterfaceError) or code in _MYSQL_UNAVAILABLE:
-            raise DatabaseUnavailable(f"MySQL unavailable ({code})") from exc
-        raise DatabaseError(f"MySQL error {code}") from exc
-    except sqlite3.IntegrityError as exc:
-        raise IntegrityError(str(exc)) from exc
-    except sqlite3.OperationalError as exc:
-        if "no such table" in str(exc):
-            raise SchemaMissing("no such table: run `octeth-domains db upgrade`") from exc
-        if any(text in str(exc).lower() for text in _SQLITE_UNAVAILABLE):
-            raise DatabaseUnavailable(f"SQLite unavailable: {exc}") from exc
-        raise
+    except Exception as exc:
+        error = _translated(exc)
+        if error is None:
+            raise
+        raise error from exc
 
 
 @functools.lru_cache(maxsize=512)
@@ -91,17 +100,19 @@ class Connection:
             return self._raw.cursor(pymysql.cursors.DictCursor)
         return self._raw.cursor()
 
-    def _run(self, sql: str, args: Sequence[Any]) -> Any:
-        cursor = self._cursor()
-        with self.database.guard():
+    def _run(self, sql: str, args: Sequence[Any], fetch: bool) -> Any:
+        # The hot path of every request: plain try/except rather than context managers.
+        try:
+            cursor = self._cursor()
             cursor.execute(_prepare(sql, self.dialect, self.database.prefix), tuple(args))
-        return cursor
+            return cursor.fetchall() if fetch else cursor
+        except Exception as exc:
+            self.database.failed(exc)
+            raise
 
     def query(self, sql: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """All rows of a SELECT, each as a dict keyed by column name."""
-        cursor = self._run(sql, args)
-        with self.database.guard():
-            rows = cursor.fetchall()
+        rows = self._run(sql, args, fetch=True)
         if self.dialect == "sqlite":
             return [dict(row) for row in rows]
         return list(rows)
@@ -113,7 +124,7 @@ class Connection:
 
     def execute(self, sql: str, args: Sequence[Any] = ()) -> tuple[int, int | None]:
         """Run a write; return (rows affected, last inserted id)."""
-        cursor = self._run(sql, args)
+        cursor = self._run(sql, args, fetch=False)
         return cursor.rowcount, cursor.lastrowid
 
     def script(self, sql: str) -> None:
@@ -217,17 +228,23 @@ class Database:
         else:
             raise ValueError("OCTETH_DATABASE_URL must start with mysql:// or sqlite:///")
 
+    def failed(self, exc: BaseException) -> None:
+        """Raise what driver error ``exc`` means (return if it is no driver error); remember a
+        MySQL outage so that the next requests fail fast."""
+        error = _translated(exc)
+        if error is None:
+            return
+        if isinstance(error, DatabaseUnavailable) and not isinstance(error, SchemaMissing) and self.dialect == "mysql":
+            self._down_until = time.monotonic() + self.UNAVAILABLE_BACKOFF
+        raise error from exc
+
     @contextmanager
     def guard(self) -> Iterator[None]:
-        """Translate driver errors; remember a MySQL outage so the next requests fail fast."""
+        """:meth:`failed` for a block."""
         try:
-            with _translated_errors():
-                yield
-        except SchemaMissing:
-            raise
-        except DatabaseUnavailable:
-            if self.dialect == "mysql":
-                self._down_until = time.monotonic() + self.UNAVAILABLE_BACKOFF
+            yield
+        except Exception as exc:
+            self.failed(exc)
             raise
 
     def _sqlite_connection(self) -> sqlite3.Connection:

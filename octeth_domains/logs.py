@@ -11,8 +11,10 @@ import logging
 import os
 import re
 import sys
+import threading
 import time
 from datetime import datetime, timezone
+from typing import Any
 
 from flask import Flask, Response, g, request
 
@@ -22,9 +24,21 @@ _CONTEXT_FIELDS = ("request_id", "command", "user_id", "status", "duration_ms", 
 
 
 class JSONFormatter(logging.Formatter):
+    _second: tuple[int, str] = (0, "")  # the last second formatted, shared by threads as one value
+
+    def _time(self, created: float) -> str:
+        # The date and time change once a second and the lines come by the thousand: format the
+        # second once (UTC, ISO 8601, milliseconds as datetime.isoformat() writes them).
+        whole = int(created)
+        second, text = self._second
+        if second != whole:
+            text = datetime.fromtimestamp(whole, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+            self._second = (whole, text)
+        return f"{text}.{int((created - whole) * 1000):03d}+00:00"
+
     def format(self, record: logging.LogRecord) -> str:
         entry = {
-            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "time": self._time(record.created),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
@@ -49,11 +63,63 @@ class _RequestContext(logging.Filter):
         return True
 
 
+class BatchedStreamHandler(logging.StreamHandler):
+    """A stream handler that writes INFO lines in batches, at most ``FLUSH_AFTER`` seconds late
+    (as nginx's ``access_log … buffer= flush=`` does): one write per request would be one more
+    system call, and one more hand-over of the GIL between a worker's threads, for every answer.
+    A WARNING or worse is written at once, after the lines before it, and everything pending is
+    written at exit (logging's own shutdown flushes handlers); a killed process loses at most the
+    last ``FLUSH_AFTER`` seconds of request lines."""
+
+    FLUSH_AFTER = 0.25
+    MAX_PENDING = 64 * 1024
+
+    def __init__(self, stream: Any = None) -> None:
+        super().__init__(stream)
+        self._pending: list[str] = []
+        self._pending_size = 0
+        self._timer: threading.Timer | None = None
+        self._timer_pid = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        # Called with self.lock held (Handler.handle).
+        try:
+            line = self.format(record) + self.terminator
+        except Exception:
+            self.handleError(record)
+            return
+        self._pending.append(line)
+        self._pending_size += len(line)
+        if record.levelno >= logging.WARNING or self._pending_size >= self.MAX_PENDING:
+            self._write()
+        elif self._timer is None or self._timer_pid != os.getpid():  # none yet, or the parent's
+            self._timer = threading.Timer(self.FLUSH_AFTER, self.flush)
+            self._timer.daemon = True
+            self._timer_pid = os.getpid()
+            self._timer.start()
+
+    def flush(self) -> None:
+        with self.lock:
+            self._timer = None
+            self._write()
+
+    def _write(self) -> None:
+        if self._pending:
+            text = "".join(self._pending)
+            self._pending.clear()
+            self._pending_size = 0
+            try:
+                self.stream.write(text)
+                self.stream.flush()
+            except Exception:
+                pass  # a closed or broken stderr must not fail the request that logged
+
+
 def configure(app: Flask) -> None:
     """JSON lines on stderr (unless something already configured logging), and the request line."""
     root = logging.getLogger()
     if not root.handlers:
-        handler = logging.StreamHandler(sys.stderr)
+        handler = BatchedStreamHandler(sys.stderr)
         handler.setFormatter(JSONFormatter())
         handler.addFilter(_RequestContext())
         root.addHandler(handler)
@@ -67,27 +133,31 @@ def configure(app: Flask) -> None:
 
     @app.before_request
     def _start() -> None:
-        g.started = time.perf_counter()
-        asked = request.headers.get("X-Request-ID", "")
-        g.request_id = asked if _REQUEST_ID.match(asked) else os.urandom(16).hex()
+        state = g._get_current_object()
+        state.started = time.perf_counter()
+        asked = request.environ.get("HTTP_X_REQUEST_ID", "")
+        state.request_id = asked if _REQUEST_ID.match(asked) else os.urandom(16).hex()
 
     @app.after_request
     def _finish(response: Response) -> Response:
-        response.headers["X-Request-ID"] = g.get("request_id", "")
-        caller = g.get("caller")
-        access_log.info(
-            "%s %s %s",
-            request.method,
-            request.path,
-            response.status_code,
-            extra={
-                "request_id": g.get("request_id"),
-                "command": g.get("command"),
-                "user_id": caller.user.user_id if caller is not None else None,
-                "status": response.status_code,
-                "duration_ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 2),
-                "method": request.method,
-                "path": request.path,
-            },
-        )
+        # Each g or request lookup goes through a context-local proxy; look them up once.
+        state, current = g._get_current_object(), request._get_current_object()
+        request_id = getattr(state, "request_id", "")
+        response.headers["X-Request-ID"] = request_id
+        if access_log.isEnabledFor(logging.INFO):
+            caller = getattr(state, "caller", None)
+            started = getattr(state, "started", None)
+            method, path, status = current.method, current.path, response.status_code
+            access_log.info(
+                "%s %s %s", method, path, status,
+                extra={
+                    "request_id": request_id,
+                    "command": getattr(state, "command", None),
+                    "user_id": caller.user.user_id if caller is not None else None,
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2) if started else None,
+                    "method": method,
+                    "path": path,
+                },
+            )
         return response

@@ -74,3 +74,29 @@ def test_the_lockout_is_shared_by_every_instance(make_env, backend, tmp_path):
     status, _ = login(second.test_client(), user["Username"], user["Password"])
     # In Redis the count is shared; the embedded default keeps it per process, as documented.
     assert status == (429 if backend == "mariadb" else 200)
+
+
+def test_request_lines_are_written_in_batches_and_warnings_at_once():
+    import io
+    import time
+
+    from octeth_domains.logs import BatchedStreamHandler, JSONFormatter
+
+    stream = io.StringIO()
+    handler = BatchedStreamHandler(stream)
+    handler.setFormatter(JSONFormatter())
+    logger = logging.getLogger(f"batched-{time.monotonic_ns()}")
+    logger.propagate = False
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.info("first")
+    logger.info("second")
+    assert stream.getvalue() == ""  # held back for at most FLUSH_AFTER
+    deadline = time.monotonic() + 5
+    while not stream.getvalue() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert [json.loads(line)["message"] for line in stream.getvalue().splitlines()] == ["first", "second"]
+    logger.info("third")
+    logger.warning("trouble")  # written at once, after what came before it
+    assert [json.loads(line)["message"] for line in stream.getvalue().splitlines()] == [
+        "first", "second", "third", "trouble"]

@@ -74,7 +74,7 @@ def call(command: str, **values: Any) -> dict[str, Any]:
 
 def dispatch(rest_path: str | None) -> Response:
     """Answer the current request on the legacy door (``rest_path`` None) or the REST door."""
-    fmt = _format_asked_in_query()
+    fmt = None  # known once the parameters are read
     try:
         if rest_path is None:
             if request.method not in ("GET", "POST"):
@@ -98,7 +98,7 @@ def dispatch(rest_path: str | None) -> Response:
         log.exception("unhandled error in %s", g.get("command", "dispatch"))
         failure = internal_error()
     g.error_code = failure.code  # for the log line and for api.php.py's exit status
-    return render_error(failure, fmt)
+    return render_error(failure, fmt or _format_asked_in_query())
 
 
 @bp.route("/api/v1/openapi.json", methods=["GET"])

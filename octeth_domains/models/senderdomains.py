@@ -41,7 +41,7 @@ def _php_json(value: Any) -> Any:
 
 def _timestamp(value: Any) -> str:
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
+        return value.isoformat(" ", "seconds")
     return str(value)
 
 
