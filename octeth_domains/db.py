@@ -52,16 +52,16 @@ def _translated(exc: BaseException) -> BaseException | None:
         return IntegrityError(str(exc.args[1] if len(exc.args) > 1 else exc))
     if isinstance(exc, (pymysql.err.OperationalError, pymysql.err.InterfaceError, pymysql.err.ProgrammingError)):
         code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
-        if code == 1146:
-            return SchemaMissing("no such table: run `octeth-domains db upgrade`")
+        if code in (1146, 1054):  # no such table, no such column: a release ahead of its schema
+            return SchemaMissing("schema out of date: run `octeth-domains db upgrade`")
         if isinstance(exc, pymysql.err.InterfaceError) or code in _MYSQL_UNAVAILABLE:
             return DatabaseUnavailable(f"MySQL unavailable ({code})")
         return DatabaseError(f"MySQL error {code}")
     if isinstance(exc, sqlite3.IntegrityError):
         return IntegrityError(str(exc))
     if isinstance(exc, sqlite3.OperationalError):
-        if "no such table" in str(exc):
-            return SchemaMissing("no such table: run `octeth-domains db upgrade`")
+        if "no such table" in str(exc) or "no such column" in str(exc):
+            return SchemaMissing("schema out of date: run `octeth-domains db upgrade`")
         if any(text in str(exc).lower() for text in _SQLITE_UNAVAILABLE):
             return DatabaseUnavailable(f"SQLite unavailable: {exc}")
     return None

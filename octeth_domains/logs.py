@@ -20,6 +20,7 @@ from flask import Flask, Response, g, request
 
 access_log = logging.getLogger("octeth_domains.access")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}\Z")
+PIPE_BUF = 4096  # POSIX's least guarantee is 512; Linux's is 4096
 _CONTEXT_FIELDS = ("request_id", "command", "user_id", "status", "duration_ms", "method", "path")
 
 
@@ -104,15 +105,27 @@ class BatchedStreamHandler(logging.StreamHandler):
             self._write()
 
     def _write(self) -> None:
-        if self._pending:
-            text = "".join(self._pending)
-            self._pending.clear()
-            self._pending_size = 0
-            try:
-                self.stream.write(text)
-                self.stream.flush()
-            except Exception:
-                pass  # a closed or broken stderr must not fail the request that logged
+        # Workers share one stderr, often a pipe, where only writes of up to PIPE_BUF bytes are
+        # never interleaved with another process's: the batch goes out in pieces of whole lines
+        # no larger than that (a longer line alone, as it would have anyway).
+        lines, chunk, size = self._pending, [], 0
+        self._pending, self._pending_size = [], 0
+        for line in lines:
+            length = len(line) if line.isascii() else len(line.encode("utf-8", "replace"))
+            if chunk and size + length > PIPE_BUF:
+                self._put("".join(chunk))
+                chunk, size = [], 0
+            chunk.append(line)
+            size += length
+        if chunk:
+            self._put("".join(chunk))
+
+    def _put(self, text: str) -> None:
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except Exception:
+            pass  # a closed or broken stderr must not fail the request that logged
 
 
 def configure(app: Flask) -> None:

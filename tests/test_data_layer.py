@@ -80,16 +80,20 @@ def test_upgrading_a_database_with_rows_keeps_them(backend, request, tmp_path):
         assert db.upgrade(first_release) == ["0001_init"]
         with db.session() as connection:
             domain_id = model.insert(connection, "old.example", 7, model.ENABLED, {}, {})
-        assert db.upgrade() == ["0002_revision"]
+        assert db.upgrade() == (["0002_revision", "0003_revision_trigger"] if backend == "mariadb"
+                                else ["0002_revision"])
         with db.session() as connection:
             rows, version = model.list_for_user(connection, 7)
             assert [row["SenderDomain"] for row in rows] == ["old.example"]
             assert version == model.list_version(connection, 7) == (1, 1, domain_id)
             model.save(connection, domain_id, status=model.DISABLED)
-            assert model.list_version(connection, 7) == (1, 2, domain_id)
+            assert model.list_version(connection, 7) == (1, 2, domain_id)  # one step, trigger or not
+            connection.execute("UPDATE {p}sender_domains SET Status = 'Enabled' WHERE DomainID = ?", (domain_id,))
+            # By hand: MySQL's trigger moves Revision; SQLite relies on the service's own writes.
+            assert model.list_version(connection, 7) == (1, 3 if backend == "mariadb" else 2, domain_id)
     finally:
         with db.session() as connection:
-            for table in ("sender_domains", "sessions", "users", "user_groups", "schema_migrations"):
+            for table in ("sender_domains", "sessions", "users", "user_groups", "schema_migrations"):  # trigger goes with its table
                 connection.execute(f"DROP TABLE IF EXISTS {{p}}{table}")
 
 

@@ -100,3 +100,27 @@ def test_request_lines_are_written_in_batches_and_warnings_at_once():
     logger.warning("trouble")  # written at once, after what came before it
     assert [json.loads(line)["message"] for line in stream.getvalue().splitlines()] == [
         "first", "second", "third", "trouble"]
+
+
+def test_a_batch_is_written_in_pieces_a_pipe_keeps_whole():
+    from octeth_domains.logs import PIPE_BUF, BatchedStreamHandler
+
+    class Recorder:
+        def __init__(self):
+            self.writes = []
+
+        def write(self, text):
+            self.writes.append(text)
+
+        def flush(self):
+            pass
+
+    stream = Recorder()
+    handler = BatchedStreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    for n in range(100):
+        handler.handle(logging.LogRecord("x", logging.INFO, "", 0, f"line {n} " + "é" * 60, (), None))
+    handler.handle(logging.LogRecord("x", logging.WARNING, "", 0, "last", (), None))
+    assert len(stream.writes) > 1
+    assert all(len(piece.encode()) <= PIPE_BUF and piece.endswith("\n") for piece in stream.writes)
+    assert "".join(stream.writes).splitlines() == [f"line {n} " + "é" * 60 for n in range(100)] + ["last"]

@@ -137,3 +137,27 @@ def test_a_large_limit_is_counted_in_leases_and_never_overspent(redis_client):
         assert all(0 < seconds <= 60 for seconds in refused_after)
     finally:
         redis_client.delete(prefix + "api:user:7")
+
+
+def test_a_limit_must_be_one_limit(make_env):
+    import pytest
+
+    from octeth_domains.config import ConfigError
+
+    for name, value in (("OCTETH_RATE_LIMIT", "100/minute;1000/hour"), ("OCTETH_LOGIN_FAILURE_LIMIT", "often")):
+        with pytest.raises(ConfigError, match=name):
+            create_app(make_env(**{name: value}))
+
+
+def test_counts_kept_in_memory_stay_bounded_under_a_flood_of_new_keys():
+    from octeth_domains.api.limits import Counter, Limit
+
+    counter = Counter(None, "x:")
+    counter._memory.MAX_KEYS = 10
+    limit = Limit("5 per 60 seconds", counter, "api")
+    limit.MAX_KEYS = 10
+    for n in range(500):  # all live: the oldest go
+        assert limit.hit(f"addr:2001:db8::{n}") is None
+    assert len(counter._memory._counts) <= 10 and len(limit._leases) <= 10
+    assert limit.hit("addr:2001:db8::499") is None  # the newest are still counted
+    assert counter._memory.peek("api:addr:2001:db8::499")[0] == 2

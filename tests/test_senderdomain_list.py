@@ -109,8 +109,22 @@ def test_a_kept_list_follows_every_write_made_by_another_instance(make_app, acco
 
 
 def test_a_kept_list_is_answered_without_rendering_it_again(make_app):
-    """What proves the list is kept: a row changed by hand without touching Revision is not seen
-    until Revision moves (README: such edits show within a minute)."""
+    app = make_app()
+    user = Accounts(app).user()
+    insert_domain(app, user["UserID"], "a.example")
+    client = app.test_client()
+    assert _listed(client, user) == {"a.example": "Enabled"}
+    cache = app.extensions["octeth_list_cache"]
+    version, text = cache.get(user["UserID"])
+    cache.put(user["UserID"], version, text.replace("a.example", "kept.example"))
+    assert _listed(client, user) == {"kept.example": "Enabled"}
+    xml = client.get("/api/v1/user.senderdomains", query_string={"APIKey": user["APIKey"], "ResponseFormat": "XML"})
+    assert "<SenderDomain><![CDATA[kept.example]]></SenderDomain>" in xml.get_data(as_text=True)
+
+
+def test_a_row_changed_by_hand(make_app, backend):
+    """MySQL's trigger moves Revision for any writer; on SQLite a change made by hand shows once
+    Revision moves (README: or within a minute)."""
     app = make_app()
     user = Accounts(app).user()
     domain_id = insert_domain(app, user["UserID"], "a.example")
@@ -118,12 +132,13 @@ def test_a_kept_list_is_answered_without_rendering_it_again(make_app):
     assert _listed(client, user) == {"a.example": "Enabled"}
     with app.extensions["octeth_db"].session() as db:
         db.execute("UPDATE {p}sender_domains SET Status = 'Suspended' WHERE DomainID = ?", (domain_id,))
+    if backend == "mariadb":
+        assert _listed(client, user) == {"a.example": "Suspended"}
+        return
     assert _listed(client, user) == {"a.example": "Enabled"}
     with app.extensions["octeth_db"].session() as db:
         db.execute("UPDATE {p}sender_domains SET Revision = Revision + 1 WHERE DomainID = ?", (domain_id,))
     assert _listed(client, user) == {"a.example": "Suspended"}
-    xml = client.get("/api/v1/user.senderdomains", query_string={"APIKey": user["APIKey"], "ResponseFormat": "XML"})
-    assert "<SenderDomain><![CDATA[a.example]]></SenderDomain>" in xml.get_data(as_text=True)
 
 
 def test_the_kept_lists_stay_within_their_budget():

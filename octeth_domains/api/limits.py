@@ -18,15 +18,18 @@ is left of the window, so limits under 128 per window are still counted request 
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import redis
 from flask import Flask, current_app, g, request
-from limits import parse
+from limits import RateLimitItem, parse_many
 
+from ..config import ConfigError
 from .envelope import APIError, rate_limited
 
 log = logging.getLogger(__name__)
@@ -60,6 +63,16 @@ class _RedisCounts:
         return int(count or 0), max(0, int(left_ms)) / 1000
 
 
+def _pruned(entries: dict, live: Any, cap: int) -> dict:
+    """``entries`` without the expired ones; if the live ones still fill half of ``cap``, the
+    oldest of them go too (a dict keeps insertion order), so that a flood of new keys, such as
+    addresses, costs a rebuild now and then rather than at every request."""
+    kept = {key: value for key, value in entries.items() if live(value)}
+    if len(kept) > cap // 2:
+        kept = dict(list(kept.items())[len(kept) - cap // 2:])
+    return kept
+
+
 class _MemoryCounts:
     MAX_KEYS = 100_000
 
@@ -73,7 +86,7 @@ class _MemoryCounts:
             entry = self._counts.get(key)
             if entry is None or entry[1] <= now:
                 if len(self._counts) >= self.MAX_KEYS:
-                    self._counts = {k: v for k, v in self._counts.items() if v[1] > now}
+                    self._counts = _pruned(self._counts, lambda entry: entry[1] > now, self.MAX_KEYS)
                 entry = self._counts[key] = [0, now + window]
             entry[0] += amount
             return int(entry[0]), entry[1] - now
@@ -107,14 +120,15 @@ class Counter:
         log.warning("rate limit store unreachable (%s): falling back to in-memory counts for %g s",
                     error.__class__.__name__, self._retry_after)
 
-    def add(self, key: str, amount: int, window: float) -> tuple[int, float]:
-        """Add ``amount`` to ``key``'s count in its current window: (the count now, seconds left)."""
+    def add(self, key: str, amount: int, window: float) -> tuple[int, float, bool]:
+        """Add ``amount`` to ``key``'s count in its current window: (the count now, seconds left,
+        whether Redis counted it)."""
         store = self._store()
         try:
-            return store.add(key, amount, window)
+            return (*store.add(key, amount, window), store is self._redis)
         except (redis.RedisError, OSError) as error:
             self._fall_back(error)
-        return self._memory.add(key, amount, window)
+        return (*self._memory.add(key, amount, window), False)
 
     def peek(self, key: str) -> tuple[int, float]:
         store = self._store()
@@ -131,6 +145,7 @@ class _Lease:
     ends: float  # monotonic time the window ends
     remaining: int  # what the store had left of the window when last asked
     spent: bool  # the window is used up: refuse without asking until it ends
+    shared: bool  # counted in Redis (else in this process's memory, while Redis is away)
 
 
 class Limit:
@@ -141,7 +156,7 @@ class Limit:
     MAX_KEYS = 100_000
 
     def __init__(self, text: str, counter: Counter, name: str) -> None:
-        item = parse(text)
+        item = one_limit(text)
         self.amount = item.amount
         self.window = float(item.get_expiry())
         self._counter = counter
@@ -167,22 +182,34 @@ class Limit:
                 size = self._lease_size(lease.remaining)
             else:
                 size = self._lease_size(self.amount)
-        count, left = self._counter.add(f"{self._name}:{key}", size, self.window)
+        asked = time.monotonic()
+        count, left, shared = self._counter.add(f"{self._name}:{key}", size, self.window)
         granted = max(0, min(size, self.amount - (count - size)))
-        ends = time.monotonic() + left
-        fresh = _Lease(max(0, granted - 1), ends, max(0, self.amount - count), count >= self.amount)
+        # Counted from before the call: a lease must not outlive the window it was counted in.
+        ends = asked + left
+        fresh = _Lease(max(0, granted - 1), ends, max(0, self.amount - count), count >= self.amount, shared)
         with self._lock:
             lease = self._leases.get(key)
-            # Another thread may have taken a lease of the same window meanwhile: pool them.
-            if lease is not None and abs(lease.ends - ends) < self.window / 2:
+            if lease is not None and lease.shared == shared and abs(lease.ends - ends) < self.window / 2:
+                # Another thread took a lease of the same window meanwhile: pool them.
                 lease.tokens += fresh.tokens
                 lease.remaining = min(lease.remaining, fresh.remaining)
                 lease.spent = lease.spent or fresh.spent
-            else:
+            elif lease is None or lease.ends <= ends:  # never an older window over a newer one
                 if len(self._leases) >= self.MAX_KEYS:
-                    self._leases = {k: v for k, v in self._leases.items() if v.ends > now}
+                    self._leases = _pruned(self._leases, lambda lease: lease.ends > now, self.MAX_KEYS)
                 self._leases[key] = fresh
         return None if granted else left
+
+
+def one_limit(text: str) -> RateLimitItem:
+    """The one limit ``text`` states; ValueError for anything else. flask-limiter's notation allows
+    several (``100/minute;1000/hour``), which is more than one window per key: refused at start
+    rather than quietly cut to the first."""
+    limits = parse_many(text)
+    if len(limits) != 1:
+        raise ValueError(f"{text!r} must state exactly one limit, such as '100 per 60 seconds'")
+    return limits[0]
 
 
 def _rate_key() -> str:
@@ -195,9 +222,14 @@ def _rate_key() -> str:
 def init_app(app: Flask) -> None:
     config = app.config
     counter = Counter(app.extensions["octeth_redis"], f"{config['OCTETH_REDIS_KEY_PREFIX']}:limit:")
+    for name in ("OCTETH_RATE_LIMIT", "OCTETH_LOGIN_FAILURE_LIMIT"):
+        try:
+            one_limit(config[name])
+        except ValueError as error:
+            raise ConfigError(f"{name}: {error}") from None
     # One bucket for both doors and every command: the seed documents one limit per user.
     app.extensions["octeth_api_limit"] = Limit(config["OCTETH_RATE_LIMIT"], counter, "api")
-    app.extensions["octeth_login_limit"] = parse(config["OCTETH_LOGIN_FAILURE_LIMIT"])
+    app.extensions["octeth_login_limit"] = one_limit(config["OCTETH_LOGIN_FAILURE_LIMIT"])
     app.extensions["octeth_limit_counter"] = counter
 
 
@@ -209,7 +241,8 @@ def check() -> None:
 
 
 def _login_key(username: str) -> str:
-    return f"login-failures:{username.lower()}"
+    # A digest: a username is whatever the client sent, up to the 1 MiB body.
+    return "login-failures:" + hashlib.sha256(username.lower().encode("utf-8", "replace")).hexdigest()
 
 
 def refuse_locked_login(username: str) -> None:
@@ -218,7 +251,11 @@ def refuse_locked_login(username: str) -> None:
     The count lives where the rate limit does, so every instance sees the same lockout (each
     process its own while Redis is away)."""
     limit = current_app.extensions["octeth_login_limit"]
-    count, left = current_app.extensions["octeth_limit_counter"].peek(_login_key(username))
+    try:
+        count, left = current_app.extensions["octeth_limit_counter"].peek(_login_key(username))
+    except Exception as error:  # a lockout is a brake on guessing, not a reason to refuse users
+        log.warning("login lockout unavailable: %s", error.__class__.__name__)
+        return
     if count < limit.amount:
         return
     raise APIError(4, "Too many failed sign-in attempts for this username; try again later", 429,
@@ -227,4 +264,7 @@ def refuse_locked_login(username: str) -> None:
 
 def count_failed_login(username: str) -> None:
     limit = current_app.extensions["octeth_login_limit"]
-    current_app.extensions["octeth_limit_counter"].add(_login_key(username), 1, limit.get_expiry())
+    try:
+        current_app.extensions["octeth_limit_counter"].add(_login_key(username), 1, limit.get_expiry())
+    except Exception as error:
+        log.warning("login lockout unavailable: %s", error.__class__.__name__)

@@ -162,7 +162,8 @@ def save(db: Connection, domain_id: int, *, status: str | None = None, meta: dic
     changes = {name: value for name, value in columns.items() if value is not None}
     if changes:
         assignments = ", ".join(f"{name} = ?" for name in changes)
-        # Revision tells cached lists that this row changed (list_version()).
+        # Revision tells cached lists that this row changed (list_version()). On MySQL a trigger
+        # does the same for every writer (sql/mysql/0003); SQLite has only this.
         assignments += ", Revision = Revision + 1"
         db.execute(f"UPDATE {{p}}sender_domains SET {assignments} WHERE DomainID = ?",
                    (*changes.values(), domain_id))
