@@ -366,9 +366,11 @@ def measure(settings: Settings, target: Target, seconds: int, profile_tag: str =
         raw = _measure_once(settings, target, seconds, profile_tag if attempt == 1 else f"{profile_tag}-a{attempt}")
         raw["attempts"] = attempt
         shares = _shares(raw["each_worker_cpu"])
-        if not even_possible or max(shares) <= UNEVEN / len(shares):
+        raw["uneven"] = even_possible and max(shares) > UNEVEN / len(shares)
+        if not raw["uneven"]:
             break
-        log(f"{target.name}: workers' shares {shares}: uneven, measured again")
+        log(f"{target.name}: workers' shares {shares}: uneven, "
+            + ("measured again" if attempt < ATTEMPTS else "kept after the last try"))
     return raw
 
 
@@ -441,6 +443,7 @@ def summarize(name: str, runs: list[dict]) -> dict:
         "busy_cores": round(sum(run["busy"] for run in runs) / seconds, 2),
         "worker_cpu_shares": _shares([sum(values) for values in zip(*(run["each_worker_cpu"] for run in runs))]),
         "runs_discarded_as_uneven": sum(run["attempts"] - 1 for run in runs),
+        "uneven_runs_kept": sum(1 for run in runs if run["uneven"]),
     }
     if name == "create_delete":
         deletes = sum(run["deletes"] for run in runs)
