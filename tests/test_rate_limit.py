@@ -85,8 +85,8 @@ def test_two_processes_share_one_count_in_redis(mysql_url, redis_client, tmp_pat
 
 
 def _limit(redis_client, prefix, text):
-    from octeth_domains.api.limits import Counter, Limit
-    return Limit(text, Counter(redis_client, prefix), "api")
+    from octeth_domains.api.limits import Counter, Limit, one_limit
+    return Limit(one_limit(text), Counter(redis_client, prefix), "api")
 
 
 def test_a_small_limit_is_counted_request_by_request(redis_client):
@@ -150,11 +150,11 @@ def test_a_limit_must_be_one_limit(make_env):
 
 
 def test_counts_kept_in_memory_stay_bounded_under_a_flood_of_new_keys():
-    from octeth_domains.api.limits import Counter, Limit
+    from octeth_domains.api.limits import Counter, Limit, one_limit
 
     counter = Counter(None, "x:")
     counter._memory.MAX_KEYS = 10
-    limit = Limit("5 per 60 seconds", counter, "api")
+    limit = Limit(one_limit("5 per 60 seconds"), counter, "api")
     limit.MAX_KEYS = 10
     for n in range(500):  # all live: the oldest go
         assert limit.hit(f"addr:2001:db8::{n}") is None

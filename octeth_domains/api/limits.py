@@ -149,14 +149,13 @@ class _Lease:
 
 
 class Limit:
-    """``text`` (``100 per 60 seconds``) per key, counted in ``counter`` under ``name``."""
+    """``item`` (such as ``100 per 60 seconds``) per key, counted in ``counter`` under ``name``."""
 
     LEASE_SHARE = 64  # a lease is at most 1/64 of what is left of the window
     MAX_LEASE = 64
     MAX_KEYS = 100_000
 
-    def __init__(self, text: str, counter: Counter, name: str) -> None:
-        item = one_limit(text)
+    def __init__(self, item: RateLimitItem, counter: Counter, name: str) -> None:
         self.amount = item.amount
         self.window = float(item.get_expiry())
         self._counter = counter
@@ -222,15 +221,17 @@ def _rate_key() -> str:
 def init_app(app: Flask) -> None:
     config = app.config
     counter = Counter(app.extensions["octeth_redis"], f"{config['OCTETH_REDIS_KEY_PREFIX']}:limit:")
-    for name in ("OCTETH_RATE_LIMIT", "OCTETH_LOGIN_FAILURE_LIMIT"):
-        try:
-            one_limit(config[name])
-        except ValueError as error:
-            raise ConfigError(f"{name}: {error}") from None
     # One bucket for both doors and every command: the seed documents one limit per user.
-    app.extensions["octeth_api_limit"] = Limit(config["OCTETH_RATE_LIMIT"], counter, "api")
-    app.extensions["octeth_login_limit"] = one_limit(config["OCTETH_LOGIN_FAILURE_LIMIT"])
+    app.extensions["octeth_api_limit"] = Limit(_setting(config, "OCTETH_RATE_LIMIT"), counter, "api")
+    app.extensions["octeth_login_limit"] = _setting(config, "OCTETH_LOGIN_FAILURE_LIMIT")
     app.extensions["octeth_limit_counter"] = counter
+
+
+def _setting(config: Any, name: str) -> RateLimitItem:
+    try:
+        return one_limit(config[name])
+    except ValueError as error:
+        raise ConfigError(f"{name}: {error}") from None
 
 
 def check() -> None:
