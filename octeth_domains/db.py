@@ -67,17 +67,6 @@ def _translated(exc: BaseException) -> BaseException | None:
     return None
 
 
-@contextmanager
-def _translated_errors() -> Iterator[None]:
-    try:
-        yield
-    except Exception as exc:
-        error = _translated(exc)
-        if error is None:
-            raise
-        raise error from exc
-
-
 @functools.lru_cache(maxsize=512)
 def _prepare(sql: str, dialect: str, prefix: str) -> str:
     sql = sql.replace("{p}", prefix)
@@ -252,7 +241,7 @@ class Database:
         # cheap but not free, and a connection may not cross threads.
         raw = getattr(self._local, "raw", None)
         if raw is None:
-            with _translated_errors():
+            with self.guard():
                 raw = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None)
                 raw.row_factory = sqlite3.Row
                 raw.execute("PRAGMA journal_mode=WAL")
