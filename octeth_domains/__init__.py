@@ -31,7 +31,7 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
     redis_client = _redis_client(app.config["OCTETH_REDIS_URL"])
     app.extensions["octeth_redis"] = redis_client
 
-    from .senderdomains import listing, templates, verify
+    from .senderdomains import listing, settings, templates, verify
 
     try:
         app.extensions["octeth_templates"] = templates.load_templates(
@@ -41,6 +41,10 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
         raise config.ConfigError(f"OCTETH_DNS_TEMPLATES: {error}") from None
     app.extensions["octeth_verify_cache"] = verify.VerificationCache(
         redis_client, prefix=f"{app.config['OCTETH_REDIS_KEY_PREFIX']}:verify:"
+    )
+    # Everything the sender-domain rules read from the configuration, built once.
+    app.extensions["octeth_senderdomains"] = settings.from_config(
+        app.config, app.extensions["octeth_templates"], app.extensions["octeth_verify_cache"]
     )
 
     if app.config["OCTETH_LIST_CACHE_MB"] > 0:

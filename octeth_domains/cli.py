@@ -17,7 +17,7 @@ from .db import DatabaseUnavailable, IntegrityError, SchemaMissing
 from .models import senderdomains as model
 from .models import users
 from .models.senderdomains import STATUSES
-from .senderdomains import service
+from .senderdomains import lifecycle, verification
 
 db_cli = AppGroup("db", help="The database schema.")
 domain_cli = AppGroup("domain", help="Sender domains, as an operator sees them.")
@@ -111,7 +111,7 @@ def domain_status(domain_id, status):
     """Set a domain's status as an administrator (Suspended, Blocked, Enabled to approve, …)."""
     status = next(name for name in STATUSES if name.lower() == status.lower())
     with _Friendly(), _database().session() as db:
-        row = service.set_status_by_operator(db, domain_id, status)
+        row = lifecycle.set_status_by_operator(db, domain_id, status)
     if row is None:
         raise click.ClickException(f"no sender domain {domain_id}")
     _emit({"DomainID": int(row["DomainID"]), "SenderDomain": row["SenderDomain"], "Status": row["Status"]})
@@ -126,9 +126,9 @@ def reverify(concurrency):
         if sys.stderr.isatty():
             total = len(model.enabled_domains(db))
             with click.progressbar(length=total, label="reverify", file=sys.stderr) as bar:
-                summary = service.reverify(db, concurrency, bar.update)
+                summary = verification.reverify(db, _domain_settings(), concurrency, bar.update)
         else:
-            summary = service.reverify(db, concurrency)
+            summary = verification.reverify(db, _domain_settings(), concurrency)
     click.echo(summary.line())
 
 
@@ -144,6 +144,10 @@ def demo(username):
         if api_key is None:
             _, api_key = users.create_user(db, username, "demo", group_id, f"{username}@example.com")
     _emit({"Username": username, "Password": "demo", "APIKey": api_key})
+
+
+def _domain_settings():
+    return current_app.extensions["octeth_senderdomains"]
 
 
 def register(app: Flask) -> None:

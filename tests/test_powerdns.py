@@ -269,8 +269,8 @@ def test_end_to_end_dns_set_then_verify_against_powerdns(pdns: PdnsServer, make_
     assert body["success"] is True and len(body["Records"]) == 5
 
     with app.app_context():  # the failed probe above is cached for a minute; a user would wait
-        from octeth_domains.senderdomains import service
-        service._cache().delete(service.verify.cache_key(domain_id, created["SenderDomain"]["VerificationMeta"]["DNSRecords"]))
+        from octeth_domains.senderdomains import verify
+        app.extensions["octeth_senderdomains"].cache.delete(verify.cache_key(domain_id, created["SenderDomain"]["VerificationMeta"]["DNSRecords"]))
     _, verified = api.verify(DomainID=domain_id)
     assert (verified["IsVerified"], verified["Status"]) == (True, "Enabled"), verified
     unrelated_intact(pdns)

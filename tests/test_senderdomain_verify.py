@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Accounts, Api
-from octeth_domains.senderdomains import service
+from octeth_domains.senderdomains import lifecycle, verification, verify
 
 TRACKING = "tracking-host.octeth.example."
 
@@ -22,6 +22,11 @@ def publish(dns, records, skip=()):
 def create(api, domain="example.com", **options):
     _, body = api.create(SenderDomain=domain, **options)
     return body["DomainID"], body["SenderDomain"]["VerificationMeta"]["DNSRecords"]
+
+
+def forget(app, domain_id, records):
+    """Drop the cached probe, as if its minute had passed."""
+    app.extensions["octeth_senderdomains"].cache.delete(verify.cache_key(domain_id, {h: r[:2] for h, r in records.items()}))
 
 
 def stored_status(app, domain_id):
@@ -64,8 +69,7 @@ def test_a_definite_failure_demotes_an_enabled_domain(api, dns, domain_app):
     publish(dns, records)
     assert api.verify(DomainID=domain_id)[1]["Status"] == "Enabled"
     dns.clear()
-    with domain_app.app_context():  # past the 60-second cache, as a minute later
-        service._cache().delete(service.verify.cache_key(domain_id, {h: r[:2] for h, r in records.items()}))
+    forget(domain_app, domain_id, records)  # past the 60-second cache, as a minute later
     _, body = api.verify(DomainID=domain_id)
     assert (body["IsVerified"], body["Status"]) == (False, "Approval Pending")
 
@@ -111,8 +115,7 @@ def test_a_silent_dns_server_never_demotes_an_enabled_domain(api, dns, domain_ap
     domain_id, records = create(api)
     publish(dns, records)
     assert api.verify(DomainID=domain_id)[1]["Status"] == "Enabled"
-    with domain_app.app_context():
-        service._cache().delete(service.verify.cache_key(domain_id, records))
+    forget(domain_app, domain_id, records)
     dns.silent = True
     started = time.monotonic()
     _, body = api.verify(DomainID=domain_id)
@@ -139,14 +142,12 @@ def test_nothing_is_written_when_nothing_changed(api, dns, domain_app):
         else:
             connection.execute("CREATE TRIGGER {p}count_writes AFTER UPDATE ON {p}sender_domains BEGIN " + body + "; END")
     try:
-        with domain_app.app_context():
-            service._cache().delete(service.verify.cache_key(domain_id, records))
+        forget(domain_app, domain_id, records)
         assert api.verify(DomainID=domain_id)[1]["IsVerified"] is False  # same outcome as before
         with db.session() as connection:
             assert connection.one("SELECT n FROM {p}test_writes")["n"] == 0
         dns.add_record("track-sl.example.com", "CNAME", TRACKING)
-        with domain_app.app_context():
-            service._cache().delete(service.verify.cache_key(domain_id, records))
+        forget(domain_app, domain_id, records)
         assert api.verify(DomainID=domain_id)[1]["IsVerified"] is True
         with db.session() as connection:
             assert connection.one("SELECT n FROM {p}test_writes")["n"] == 1
@@ -163,7 +164,7 @@ def test_manual_approval_blocks_until_an_operator_approves(domain_app, dns):
     publish(dns, records)
     assert api.verify(DomainID=domain_id)[1]["Status"] == "Blocked"
     with domain_app.app_context(), domain_app.extensions["octeth_db"].session() as db:
-        service.set_status_by_operator(db, domain_id, "Enabled")
+        lifecycle.set_status_by_operator(db, domain_id, "Enabled")
     _, updated = api.update(DomainID=domain_id, CustomSubdomain="em")
     assert updated["SenderDomain"]["Status"] == "Approval Pending"
     publish(dns, updated["SenderDomain"]["VerificationMeta"]["DNSRecords"])
@@ -192,7 +193,7 @@ def test_verify_all_stops_at_25(api, dns, domain_app):
 
 def reverify(app, dns):
     with app.app_context(), app.extensions["octeth_db"].session() as db:
-        return service.reverify(db)
+        return verification.reverify(db, app.extensions["octeth_senderdomains"])
 
 
 def test_reverify_demotes_after_three_definite_failures_in_a_row(api, dns, domain_app):

@@ -22,7 +22,7 @@ from ..models import senderdomains as model
 from ..providers import AuthorizationFailed, Credentials, ProviderError, Record, get_provider_class
 from ..providers.base import scrub
 from ..providers.detect import DetectionFailed, find_zone
-from ..senderdomains import service, templates
+from ..senderdomains import templates
 from ..senderdomains.names import InvalidDomain, normalize_domain
 
 log = logging.getLogger(__name__)
@@ -165,7 +165,7 @@ def dns_set(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
 
 def _records_to_publish(caller: Caller, kind: str, domain: str, prefix: str) -> dict[str, tuple[str, str]]:
     if kind == templates.EMAIL_GATEWAY:
-        rendered = service.render(templates.EMAIL_GATEWAY, caller.user.dns_template, domain, {})
+        rendered = current_app.extensions["octeth_senderdomains"].render(templates.EMAIL_GATEWAY, caller.user.dns_template, domain, {})
     else:
         row = model.find_pair(get_db(), domain, caller.user.user_id)
         if row is None or row["Status"] == model.DELETED:

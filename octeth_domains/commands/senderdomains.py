@@ -1,8 +1,11 @@
 """The user.senderdomain.* commands (seed 000): read the parameters, call the service, shape
-the seed's response."""
+the seed's response, and give each of the service's refusals its HTTP status."""
 from __future__ import annotations
 
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+from flask import current_app
 
 from marshmallow import Schema, ValidationError
 
@@ -12,7 +15,10 @@ from ..api.params import Boolean, Identifier, Text
 from ..api.registry import command
 from ..db import get_db
 from ..models import senderdomains as model
-from ..senderdomains import listing, service, templates
+from .. import hooks
+from ..senderdomains import lifecycle, listing, templates, verification
+from ..senderdomains.errors import DomainError, not_found
+from ..senderdomains.settings import DomainSettings
 from ..senderdomains.names import InvalidDomain, LocalhostDomain, is_custom_label, normalize_domain
 
 MISSING_ID = {"missing": (1, "Missing DomainID parameter")}
@@ -68,11 +74,29 @@ class VerifySchema(Schema):
     VerifyAll = _switch("VerifyAll")
 
 
+# HTTP statuses of the service's refusals, per command; every other code is a business error the
+# seed gives no status, answered with 200 (delete's 3 among them).
+CREATE_STATUSES = {5: 403, 7: 400, 8: 500}
+UPDATE_STATUSES = {7: 500}
+
+
+@contextmanager
+def _answered(statuses: dict[int, int] | None = None) -> Iterator[None]:
+    try:
+        yield
+    except DomainError as error:
+        raise APIError(error.code, error.message, (statuses or {}).get(error.code, 200)) from None
+
+
+def _settings() -> DomainSettings:
+    return current_app.extensions["octeth_senderdomains"]
+
+
 def _domain_response(domain_id: int, missing: tuple[int, str, int], **extra: Any) -> dict[str, Any]:
     # Read back what was written, as the PHP product did: the answer is what is stored.
     row = model.get_by_id(get_db(), domain_id)
     if row is None:
-        raise APIError(*missing)
+        raise DomainError(*missing)
     return {"Success": True, **extra, "SenderDomain": model.as_seed_object(row)}
 
 
@@ -85,7 +109,7 @@ def list_sender_domains(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
 def get_sender_domain(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
     row = model.get_owned(get_db(), args["DomainID"], caller.user.user_id)
     if row is None:
-        raise service.not_found()
+        raise APIError(*not_found().args)
     return {"Success": True, "SenderDomain": model.as_seed_object(row)}
 
 
@@ -104,9 +128,10 @@ def create_sender_domain(args: dict[str, Any], caller: Caller) -> dict[str, Any]
             options[name] = args[name]
     if "UseTrackingSubdomain" in args:
         options["TrackPrefixDisabled"] = not args["UseTrackingSubdomain"]
-    domain_id = service.create(get_db(), caller.user, domain, model.ordered_options(options))
-    missing = (8, "Sender domain could not be retrieved after creation", 500)
-    return {"Success": True, "DomainID": domain_id, **_domain_response(domain_id, missing)}
+    with _answered(CREATE_STATUSES):
+        domain_id = lifecycle.create(get_db(), _settings(), caller.user, domain, model.ordered_options(options))
+        missing = (8, "Sender domain could not be retrieved after creation")
+        return {"Success": True, "DomainID": domain_id, **_domain_response(domain_id, missing)}
 
 
 @command("user.senderdomain.update", rest=("PATCH", "user.senderdomain"), schema=UpdateSchema)
@@ -116,42 +141,47 @@ def update_sender_domain(args: dict[str, Any], caller: Caller) -> dict[str, Any]
         status = {"enabled": model.ENABLED, "disabled": model.DISABLED}.get(status.strip().lower())
         if status is None:
             raise APIError(9, "Invalid Status. Allowed values: Enabled, Disabled")
-    change = service.Update(
+    change = lifecycle.Update(
         switches={name: int(args[name]) for name in SWITCHES if name in args},
         labels={name: args[name] for name in ("CustomSubdomain", "CustomTrackPrefix") if name in args},
         use_tracking_subdomain=args.get("UseTrackingSubdomain"),
         status=status,
     )
-    domain_id, regenerated = service.update(get_db(), caller.user, args["DomainID"], change)
-    missing = (7, "Sender domain could not be retrieved after update", 500)
-    return _domain_response(domain_id, missing, DnsRegenerated=regenerated)
+    with _answered(UPDATE_STATUSES):
+        domain_id, regenerated = lifecycle.update(get_db(), _settings(), caller.user, args["DomainID"], change)
+        missing = (7, "Sender domain could not be retrieved after update")
+        return _domain_response(domain_id, missing, DnsRegenerated=regenerated)
 
 
 @command("user.senderdomain.delete", rest=("DELETE", "user.senderdomain"), schema=DomainIdSchema)
 def delete_sender_domain(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
-    service.delete(get_db(), caller.user, args["DomainID"])
+    with _answered():
+        row = lifecycle.delete(get_db(), caller.user, args["DomainID"])
+    hooks.send("Delete.SenderDomain", current_app._get_current_object(), DomainID=int(row["DomainID"]),
+               UserID=int(row["RelUserID"]), SenderDomain=row["SenderDomain"])
     return {"Success": True}
 
 
 @command("user.senderdomain.verify", rest=("POST", "user.senderdomain.verify"), schema=VerifySchema)
 def verify_sender_domain(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
     if args.get("VerifyAll"):
-        return {"Success": True, "VerifyAll": True, **service.verify_pending(get_db(), caller.user)}
+        return {"Success": True, "VerifyAll": True, **verification.verify_pending(get_db(), _settings(), caller.user)}
     if "DomainID" not in args:
         raise APIError(*MISSING_ID["missing"])
-    return {"Success": True, **service.verify_domain(get_db(), caller.user, args["DomainID"])}
+    with _answered():
+        return {"Success": True, **verification.verify_domain(get_db(), _settings(), caller.user, args["DomainID"])}
 
 
 @command("user.senderdomain.dns", rest=("GET", "user.senderdomain.dns"), schema=DomainIdSchema)
 def sender_domain_dns(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
     row = model.get_owned(get_db(), args["DomainID"], caller.user.user_id)
     if row is None:
-        raise service.not_found()
+        raise APIError(*not_found().args)
     records = model.records_of(row)
     if not records:
         # Shown so the user knows what to publish; saved only by create, update and verify.
         options = model.decode(row["Options"])
-        records = service.render(templates.CAMPAIGN, caller.user.dns_template, row["SenderDomain"],
+        records = _settings().render(templates.CAMPAIGN, caller.user.dns_template, row["SenderDomain"],
                                  options if isinstance(options, dict) else {})
     return {
         "Success": True,

@@ -1,0 +1,180 @@
+"""A sender domain's life: creation, changes, deletion, an operator's status (SPEC §5).
+
+The status rules live here, between the command handlers (which read parameters, shape the seed's
+responses and choose HTTP statuses) and the SQL in :mod:`octeth_domains.models.senderdomains`.
+Every write that depends on what is stored happens in one transaction holding the row (or the
+user's rows). Refusals are :class:`~.errors.DomainError`; nothing here knows about HTTP or Flask.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import dns.exception
+import dns.name
+
+from ..db import Connection
+from ..models import senderdomains as model
+from ..models.senderdomains import APPROVAL_PENDING, BLOCKED, DELETED, DISABLED, ENABLED, PROTECTED
+from ..models.users import User
+from . import dnsrecords, templates
+from .errors import DomainError, not_found
+from .settings import DomainSettings
+from .verification import forget_probe
+
+CREATE_FAILED = (7, "Sender domain create process failed")
+LIMIT_REACHED = (5, "Sender domain limit reached for your account")
+
+
+def _require_publishable(records: dict[str, list], error: DomainError) -> None:
+    """Refuse a record set DNS cannot hold (a label over 63 octets, a name over 255): it could be
+    neither published nor ever verified."""
+    for host in records:
+        try:
+            dns.name.from_text(host)
+        except dns.exception.DNSException:
+            raise error from None
+
+
+def _dns_layout(settings: DomainSettings, options: dict[str, Any]) -> tuple[bool, str, str]:
+    # What the records depend on, as rendering sees it: "SL" and "sl", or an absent flag and
+    # False, are the same layout and must not regenerate (and demote) anything.
+    return (
+        bool(options.get("TrackPrefixDisabled")),
+        (options.get("CustomSubdomain") or settings.subdomain).lower(),
+        (options.get("CustomTrackPrefix") or settings.track_prefix).lower(),
+    )
+
+
+def _status_for_new_records(records: dict[str, list], user: User, approved: bool) -> str:
+    # Nothing to publish means nothing to verify: the domain is usable at once, unless the group
+    # wants an operator's approval first, as a verified one would.
+    if records:
+        return APPROVAL_PENDING
+    return BLOCKED if user.manual_approval and not approved else ENABLED
+
+
+def _labels_too_long() -> DomainError:
+    return DomainError(6, "Invalid CustomSubdomain or CustomTrackPrefix: the host names they make are too long for DNS")
+
+
+def fresh_meta(meta: Any, records: dict[str, list]) -> dict[str, Any]:
+    # Other keys of VerificationMeta (an older release's, or a plugin's) are kept.
+    meta = dict(meta) if isinstance(meta, dict) else {}
+    meta["DNSRecords"] = records
+    return meta
+
+
+def create(db: Connection, settings: DomainSettings, user: User, domain: str, options: dict[str, Any]) -> int:
+    """Register ``domain`` for ``user``, or revive the user's earlier row of that name.
+
+    The limit check and the write happen under a lock on the user, so that parallel requests
+    cannot each see room for one more domain.
+    """
+    with db.transaction(lock=True):
+        model.lock_user(db, user.user_id)
+        existing = model.find_pair(db, domain, user.user_id)
+        counts_towards_limit = existing is None or existing["Status"] == DELETED
+        if user.sender_domain_limit and counts_towards_limit:
+            if model.count_active(db, user.user_id) >= user.sender_domain_limit:
+                raise DomainError(*LIMIT_REACHED)
+        records = settings.render(templates.CAMPAIGN, user.dns_template, domain, options)
+        custom = "CustomSubdomain" in options or "CustomTrackPrefix" in options
+        _require_publishable(records, _labels_too_long() if custom else DomainError(*CREATE_FAILED))
+        status = _status_for_new_records(records, user, bool(existing and existing["Approved"]))
+        if existing is None:
+            return model.insert(db, domain, user.user_id, status, {"DNSRecords": records}, options)
+        if existing["Status"] in PROTECTED:
+            status = existing["Status"]
+        meta = fresh_meta(model.decode(existing["VerificationMeta"]), records)
+        model.save(db, existing["DomainID"], status=status, meta=meta, options=options, failed_checks=0)
+        forget_probe(settings, existing)
+        return int(existing["DomainID"])
+
+
+@dataclass
+class Update:
+    switches: dict[str, int]  # LinkTracking, OpenTracking, UnsubscribeLink → 1/0
+    labels: dict[str, str | None]  # CustomSubdomain, CustomTrackPrefix; None removes the override
+    use_tracking_subdomain: bool | None
+    status: str | None  # "Enabled" or "Disabled"
+
+
+def update(db: Connection, settings: DomainSettings, user: User, domain_id: int | None,
+           change: Update) -> tuple[int, bool]:
+    """Apply a partial update; return (DomainID, whether the DNS records were regenerated).
+
+    Every check happens before anything is written: a refused update changes nothing.
+    """
+    with db.transaction(lock=True):
+        row = model.get_owned(db, domain_id, user.user_id, lock=True)
+        if row is None:
+            raise not_found()
+        old_options = model.decode(row["Options"])
+        old_options = old_options if isinstance(old_options, dict) else {}
+        options = dict(old_options)
+        options.update(change.switches)
+        for name, value in change.labels.items():
+            if value is None:
+                options.pop(name, None)
+            else:
+                options[name] = value
+        if change.use_tracking_subdomain is not None:
+            options["TrackPrefixDisabled"] = not change.use_tracking_subdomain
+        options = model.ordered_options(options)
+
+        regenerate = _dns_layout(settings, options) != _dns_layout(settings, old_options)
+        status = row["Status"]
+        meta = model.decode(row["VerificationMeta"])
+        records = model.records_of(row)
+        if regenerate:
+            records = settings.render(templates.CAMPAIGN, user.dns_template, row["SenderDomain"], options)
+            _require_publishable(records, _labels_too_long())
+            meta = fresh_meta(meta, records)
+            if status not in PROTECTED:
+                status = _status_for_new_records(records, user, bool(row["Approved"]))
+        if change.status is not None:
+            status = _toggled_status(status, change.status, dnsrecords.from_json(records))
+        model.save(db, row["DomainID"], status=status, meta=meta, options=options,
+                   failed_checks=0 if regenerate else None)
+    if regenerate:
+        forget_probe(settings, row)
+    return int(row["DomainID"]), regenerate
+
+
+def _toggled_status(current: str, wanted: str, records: dnsrecords.Records) -> str:
+    if current in PROTECTED:
+        raise DomainError(11, f"The status of a {current} sender domain can only be changed by an administrator")
+    if wanted == current:
+        return current
+    if wanted == ENABLED:
+        if not all(record.verified is True for record in records.values()):
+            raise DomainError(10, "Sender domain cannot be enabled until its DNS records are verified")
+        return ENABLED
+    if current == APPROVAL_PENDING:
+        raise DomainError(12, "A sender domain awaiting DNS verification cannot be disabled")
+    return DISABLED
+
+
+def delete(db: Connection, user: User, domain_id: int | None) -> dict[str, Any]:
+    """Soft-delete the user's domain; return the row as it was, for the ``Delete.SenderDomain``
+    receivers the caller tells."""
+    with db.transaction(lock=True):
+        row = model.get_owned(db, domain_id, user.user_id, lock=True)
+        if row is None:
+            raise not_found()
+        if row["Status"] in PROTECTED:
+            raise DomainError(3, f"A {row['Status']} sender domain cannot be deleted")
+        model.save(db, row["DomainID"], status=DELETED)
+    return row
+
+
+def set_status_by_operator(db: Connection, domain_id: int, status: str) -> dict[str, Any] | None:
+    """The operator's override (``octeth-domains domain status``). Enabling remembers the approval,
+    so that a group's manual-approval rule does not block the domain again at the next verify."""
+    with db.transaction(lock=True):
+        row = model.get_by_id(db, domain_id)
+        if row is None:
+            return None
+        model.save(db, domain_id, status=status, approved=True if status == ENABLED else None, failed_checks=0)
+    return model.get_by_id(db, domain_id)
