@@ -44,7 +44,7 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
     )
     # Everything the sender-domain rules read from the configuration, built once.
     app.extensions["octeth_senderdomains"] = settings.from_config(
-        app.config, app.extensions["octeth_templates"], app.extensions["octeth_verify_cache"]
+        app.config, app.extensions["octeth_templates"], app.extensions["octeth_verify_cache"], verify.ZoneCache()
     )
 
     if app.config["OCTETH_LIST_CACHE_MB"] > 0:

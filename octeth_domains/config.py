@@ -117,4 +117,6 @@ def from_environment(instance_path: str, env: Mapping[str, str] | None = None) -
         "OCTETH_NAMECHEAP_CLIENT_IP": env.get("OCTETH_NAMECHEAP_CLIENT_IP", ""),
         "OCTETH_POWERDNS_API_URL": env.get("OCTETH_POWERDNS_API_URL") or None,
         "OCTETH_PROVIDER_TIMEOUT": _float(env, "OCTETH_PROVIDER_TIMEOUT", 10.0),
+        "OCTETH_DNS_AUTHORITATIVE": env.get("OCTETH_DNS_AUTHORITATIVE", "1").strip().lower() not in ("0", "false", "no", "off"),
+        "OCTETH_DNS_AUTHORITATIVE_PORT": _int(env, "OCTETH_DNS_AUTHORITATIVE_PORT", 53),
     }

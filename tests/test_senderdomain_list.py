@@ -11,6 +11,7 @@ SEED_LIST_EXAMPLE = {
             "UserID": "1",
             "CreatedAt": "2026-04-25 22:54:00",
             "Status": "Enabled",
+            "LastVerifiedAt": None,
             "VerificationMeta": {
                 "DNSRecords": {"sl.example.com": ["CNAME", "tracking-host.octeth.example.", True]}
             },

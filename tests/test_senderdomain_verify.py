@@ -128,7 +128,7 @@ def test_a_silent_dns_server_never_demotes_an_enabled_domain(api, dns, domain_ap
     assert all(record["IsVerified"] is True for record in view["DNSRecords"].values())
 
 
-def test_nothing_is_written_when_nothing_changed(api, dns, domain_app):
+def test_only_last_verified_at_is_written_when_nothing_changed(api, dns, domain_app):
     domain_id, records = create(api)
     dns.add_record("sl.example.com", "CNAME", TRACKING)
     api.verify(DomainID=domain_id)
@@ -143,14 +143,17 @@ def test_nothing_is_written_when_nothing_changed(api, dns, domain_app):
             connection.execute("CREATE TRIGGER {p}count_writes AFTER UPDATE ON {p}sender_domains BEGIN " + body + "; END")
     try:
         forget(domain_app, domain_id, records)
+        before = api.get(DomainID=domain_id)[1]["SenderDomain"]
         assert api.verify(DomainID=domain_id)[1]["IsVerified"] is False  # same outcome as before
         with db.session() as connection:
-            assert connection.one("SELECT n FROM {p}test_writes")["n"] == 0
+            assert connection.one("SELECT n FROM {p}test_writes")["n"] == 1  # one UPDATE: LastVerifiedAt
+        after = api.get(DomainID=domain_id)[1]["SenderDomain"]
+        assert {**after, "LastVerifiedAt": None} == {**before, "LastVerifiedAt": None}
         dns.add_record("track-sl.example.com", "CNAME", TRACKING)
         forget(domain_app, domain_id, records)
         assert api.verify(DomainID=domain_id)[1]["IsVerified"] is True
         with db.session() as connection:
-            assert connection.one("SELECT n FROM {p}test_writes")["n"] == 1
+            assert connection.one("SELECT n FROM {p}test_writes")["n"] == 2
     finally:
         with db.session() as connection:
             connection.execute("DROP TRIGGER {p}count_writes")
@@ -180,7 +183,9 @@ def test_verify_all(api, dns):
     assert status == 200
     domains = {d["DomainID"]: d for d in body.pop("Domains")}
     assert body == {"Success": True, "VerifyAll": True, "Verified": 1, "Failed": 2, "Truncated": False}
-    assert domains[first] == {"DomainID": first, "IsVerified": True, "Status": "Enabled"}
+    assert domains[first] == {"DomainID": first, "IsVerified": True, "Status": "Enabled",
+                              "Reasons": {"sl.one.example": "ok", "track-sl.one.example": "ok"}}
+    assert all(set(d["Reasons"].values()) == {"missing"} for k, d in domains.items() if k != first)
     assert all(d["Status"] == "Approval Pending" for k, d in domains.items() if k != first)
 
 
@@ -251,8 +256,8 @@ def test_an_update_during_a_verify_is_not_marked_verified_by_it(api, dns, domain
     verifier = threading.Thread(target=lambda: answers.update(result=api.verify(DomainID=domain_id)[1]))
     verifier.start()
     time.sleep(0.2)  # the lookups of sl/track-sl are under way
-    dns.delay = 0.0
     _, updated = api.update(DomainID=domain_id, CustomTrackPrefix="clk")
+    dns.delay = 0.0
     verifier.join(10)
     assert updated["DnsRegenerated"] is True
     result = answers["result"]

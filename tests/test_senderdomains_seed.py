@@ -30,6 +30,7 @@ def test_create_example(api, user):
             "UserID": str(user["UserID"]),
             "CreatedAt": created,
             "Status": "Approval Pending",
+            "LastVerifiedAt": None,
             "VerificationMeta": {
                 "DNSRecords": {
                     "sl.example.com": ["CNAME", TRACKING],
@@ -57,6 +58,7 @@ def test_get_example(domain_app, api, user):
             "UserID": str(user["UserID"]),
             "CreatedAt": "2026-04-25 22:54:00",
             "Status": "Enabled",
+            "LastVerifiedAt": None,
             "VerificationMeta": {"DNSRecords": {"sl.example.com": ["CNAME", TRACKING, True]}},
             "PolicyMeta": [],
             "Options": options,
@@ -79,6 +81,7 @@ def test_update_example(api, user):
             "UserID": str(user["UserID"]),
             "CreatedAt": created["SenderDomain"]["CreatedAt"],
             "Status": "Approval Pending",
+            "LastVerifiedAt": None,
             "VerificationMeta": {
                 "DNSRecords": {
                     "em.example.com": ["CNAME", TRACKING],
@@ -111,6 +114,9 @@ def test_verify_example(api, dns):
     dns.set_record("track-sl.example.com", "CNAME", TRACKING)
     status, body = api.verify(Command="user.senderdomain.verify", DomainID=created["DomainID"])
     assert status == 200
+    # The explanations travel under keys of their own beside the seed's (tests/test_diagnostics.py).
+    assert set(body.pop("Diagnostics")) == {"sl.example.com", "track-sl.example.com"}
+    assert set(body.pop("Health")) == {"DMARC", "SPF"}
     assert body == {
         "Success": True,
         "DomainID": created["DomainID"],
@@ -128,6 +134,9 @@ def test_dns_example(domain_app, api, user):
         "sl.example.com": ["CNAME", TRACKING, True], "track-sl.example.com": ["CNAME", TRACKING]})
     status, body = api.dns(DomainID=domain_id)
     assert status == 200
+    assert {host: entry["Reason"] for host, entry in body.pop("Diagnostics").items()} == {
+        "sl.example.com": "unchecked", "track-sl.example.com": "unchecked"}
+    assert body.pop("Health") is None  # never probed
     assert body == {
         "Success": True,
         "DomainID": domain_id,

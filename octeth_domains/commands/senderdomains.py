@@ -16,7 +16,7 @@ from ..api.registry import command
 from ..db import get_db
 from ..models import senderdomains as model
 from .. import hooks
-from ..senderdomains import lifecycle, listing, templates, verification
+from ..senderdomains import dnsrecords, lifecycle, listing, templates, verification
 from ..senderdomains.errors import DomainError, not_found
 from ..senderdomains.settings import DomainSettings
 from ..senderdomains.names import InvalidDomain, LocalhostDomain, is_custom_label, normalize_domain
@@ -182,7 +182,9 @@ def sender_domain_dns(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
         # Shown so the user knows what to publish; saved only by create, update and verify.
         options = model.decode(row["Options"])
         records = _settings().render(templates.CAMPAIGN, caller.user.dns_template, row["SenderDomain"],
-                                 options if isinstance(options, dict) else {})
+                                     options if isinstance(options, dict) else {})
+    # The last stored probe's explanations (SPEC §10), whoever ran it: the user, or reverify.
+    diagnostics, health = verification.last_diagnostics(get_db(), int(row["DomainID"]), dnsrecords.from_json(records))
     return {
         "Success": True,
         "DomainID": int(row["DomainID"]),
@@ -191,4 +193,6 @@ def sender_domain_dns(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
             host: {"Type": record[0], "Value": record[1], "IsVerified": record[2] if len(record) > 2 else None}
             for host, record in records.items()
         },
+        "Diagnostics": diagnostics,
+        "Health": health,
     }

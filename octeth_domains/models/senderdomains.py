@@ -20,7 +20,7 @@ PROTECTED = (SUSPENDED, BLOCKED)
 
 _COLUMNS = (
     "DomainID, SenderDomain, RelUserID, CreatedAt, Status, VerificationMeta, PolicyMeta, Options,"
-    " Approved, FailedChecks"
+    " Approved, FailedChecks, LastVerifiedAt"
 )
 _OPTION_ORDER = ("LinkTracking", "OpenTracking", "UnsubscribeLink", "CustomSubdomain", "CustomTrackPrefix",
                  "TrackPrefixDisabled")
@@ -69,6 +69,7 @@ def as_seed_object(row: dict[str, Any]) -> dict[str, Any]:
         "UserID": str(row["RelUserID"]),
         "CreatedAt": _timestamp(row["CreatedAt"]),
         "Status": row["Status"],
+        "LastVerifiedAt": None if row.get("LastVerifiedAt") is None else _timestamp(row["LastVerifiedAt"]),
         "VerificationMeta": _php_json(decode(row["VerificationMeta"])),
         "PolicyMeta": _php_json(decode(row["PolicyMeta"])),
         "Options": _php_json(decode(row["Options"])),
@@ -154,11 +155,12 @@ def insert(db: Connection, domain: str, user_id: int, status: str, meta: dict, o
 
 
 def save(db: Connection, domain_id: int, *, status: str | None = None, meta: dict | None = None,
-         options: dict | None = None, failed_checks: int | None = None, approved: bool | None = None) -> None:
+         options: dict | None = None, failed_checks: int | None = None, approved: bool | None = None,
+         last_verified_at: str | None = None) -> None:
     """Write the given columns of one row; the others are left as they are."""
     columns = {"Status": status, "VerificationMeta": None if meta is None else encode(meta),
                "Options": None if options is None else encode(options), "FailedChecks": failed_checks,
-               "Approved": None if approved is None else int(approved)}
+               "Approved": None if approved is None else int(approved), "LastVerifiedAt": last_verified_at}
     changes = {name: value for name, value in columns.items() if value is not None}
     if changes:
         assignments = ", ".join(f"{name} = ?" for name in changes)
@@ -179,3 +181,20 @@ def pending_for_user(db: Connection, user_id: int, limit: int) -> list[dict[str,
 
 def enabled_domains(db: Connection) -> list[dict[str, Any]]:
     return db.query(f"SELECT {_COLUMNS} FROM {{p}}sender_domains WHERE Status = 'Enabled' ORDER BY DomainID")
+
+
+def save_probe(db: Connection, domain_id: int, checked_at: str, probe: dict) -> None:
+    """Keep the last probe's diagnostics and health of a domain (one row per domain)."""
+    if db.dialect == "mysql":
+        sql = ("INSERT INTO {p}sender_domain_probes (DomainID, CheckedAt, Probe) VALUES (?, ?, ?)"
+               " ON DUPLICATE KEY UPDATE CheckedAt = VALUES(CheckedAt), Probe = VALUES(Probe)")
+    else:
+        sql = ("INSERT INTO {p}sender_domain_probes (DomainID, CheckedAt, Probe) VALUES (?, ?, ?)"
+               " ON CONFLICT (DomainID) DO UPDATE SET CheckedAt = excluded.CheckedAt, Probe = excluded.Probe")
+    db.execute(sql, (domain_id, checked_at, encode(probe)))
+
+
+def last_probe(db: Connection, domain_id: int) -> dict | None:
+    row = db.one("SELECT Probe FROM {p}sender_domain_probes WHERE DomainID = ?", (domain_id,))
+    probe = decode(row["Probe"]) if row else None
+    return probe if isinstance(probe, dict) else None

@@ -15,7 +15,7 @@ from ..db import Connection
 from ..models import senderdomains as model
 from ..models.senderdomains import APPROVAL_PENDING, BLOCKED, DELETED, DISABLED, ENABLED, PROTECTED
 from ..models.users import User
-from . import dnsrecords, verify
+from . import dnsrecords, domainhealth, hints, verify
 from .dnsrecords import Records, StoredRecord
 from .errors import DomainError, not_found
 from .settings import DomainSettings
@@ -25,21 +25,77 @@ CACHE_TTL = 60
 
 
 @dataclass(frozen=True)
-class Outcome:
-    """A probe of one domain's records: ``{host: (passed, definite)}``."""
+class Check:
+    """What one probe found of one record (SPEC §10 diagnostics)."""
 
-    results: dict[str, tuple[bool, bool]]
+    passed: bool
+    definite: bool  # a pass, or a server saying the record is absent or different
+    reason: str
+    found: list[str] | None
+    hint: str | None
+    source: str  # "authoritative" or "resolver"
+
+    def as_json(self) -> list:
+        return [self.passed, self.definite, self.reason, self.found, self.hint, self.source]
+
+    @classmethod
+    def from_json(cls, item: Any) -> "Check":
+        passed, definite, reason, found, hint, source = item
+        return cls(bool(passed), bool(definite), str(reason), found, hint, str(source))
+
+
+NOT_PROBED = Check(False, False, "unchecked", None, None, "resolver")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A probe of one domain's records, ``{host: Check}``, and the domain's health."""
+
+    checks: dict[str, Check]
+    checked_at: str = ""
+    health: dict[str, Any] | None = None
+    fresh: bool = True  # looked up now, not read from the cache
 
     @property
     def passed(self) -> bool:
-        return all(passed for passed, _ in self.results.values())
+        return all(check.passed for check in self.checks.values())
 
     @property
     def failed_definitely(self) -> bool:
-        return any(definite and not passed for passed, definite in self.results.values())
+        return any(check.definite and not check.passed for check in self.checks.values())
 
     def result(self, host: str) -> tuple[bool, bool]:
-        return self.results.get(host, (False, False))
+        check = self.checks.get(host, NOT_PROBED)
+        return check.passed, check.definite
+
+    def reasons(self) -> dict[str, str]:
+        return {host: check.reason for host, check in self.checks.items()}
+
+    def diagnostics(self, records: Records) -> dict[str, dict[str, Any]]:
+        """SPEC §10's ``Diagnostics``: one entry per record."""
+        return {host: diagnostic(record, self.checks.get(host, NOT_PROBED), self.checked_at)
+                for host, record in records.items()}
+
+    def to_cache(self) -> dict[str, Any]:
+        return {"Checks": {host: check.as_json() for host, check in self.checks.items()},
+                "CheckedAt": self.checked_at, "Health": self.health}
+
+    @classmethod
+    def from_cache(cls, value: Any, records: Records) -> "Outcome | None":
+        try:
+            checks = {host: Check.from_json(item) for host, item in value["Checks"].items()}
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return None  # an entry of an older release: probe again
+        if set(checks) != set(records):
+            return None
+        return cls(checks, str(value.get("CheckedAt") or ""), value.get("Health"), fresh=False)
+
+
+def diagnostic(record: StoredRecord, check: Check, checked_at: str | None) -> dict[str, Any]:
+    unchecked = check.reason == "unchecked"
+    return {"Type": record.type, "Expected": record.value, "Found": None if unchecked else list(check.found or []),
+            "Reason": check.reason, "Hint": hints.UNCHECKED if unchecked else check.hint, "Source": None if unchecked else check.source,
+            "CheckedAt": None if unchecked else checked_at}
 
 
 def stored_records(row: dict[str, Any] | None) -> Records:
@@ -52,19 +108,26 @@ def forget_probe(settings: DomainSettings, row: dict[str, Any]) -> None:
     settings.cache.delete(verify.cache_key(int(row["DomainID"]), model.records_of(row)))
 
 
-def probe(settings: DomainSettings, domain_id: int, records: Records, use_cache: bool = True) -> Outcome:
+def probe(settings: DomainSettings, domain_id: int, records: Records, use_cache: bool = True,
+          domain: str | None = None) -> Outcome:
     """Look ``records`` up live, or reuse an outcome of the last 60 seconds for the same set."""
     if not records:
-        return Outcome({})
+        return Outcome({}, model.now())
     as_json = dnsrecords.to_json(records)
     key = verify.cache_key(domain_id, as_json)
     if use_cache:
         cached = settings.cache.get(key)
-        if isinstance(cached, dict) and set(cached) == set(records):
-            return Outcome({host: (bool(pair[0]), bool(pair[1])) for host, pair in cached.items()})
-    found = verify.probe(as_json, settings.dns_servers, settings.dns_timeout)
-    outcome = Outcome({host: (result.passed, result.definite) for host, result in found.items()})
-    settings.cache.set(key, {host: list(pair) for host, pair in outcome.results.items()}, ttl=CACHE_TTL)
+        outcome = Outcome.from_cache(cached, records) if isinstance(cached, dict) else None
+        if outcome is not None:
+            return outcome
+    checked_at = model.now()
+    health = domainhealth.start(domain, settings.dns_servers, settings.dns_timeout) if domain else None
+    found = verify.probe(as_json, settings.dns_servers, settings.dns_timeout, authoritative=settings.authoritative,
+                         port=settings.authoritative_port, zones=settings.zones, domain=domain)
+    checks = {host: Check(result.passed, result.definite, result.reason, list(result.found), result.hint,
+                          result.source) for host, result in found.items()}
+    outcome = Outcome(checks, checked_at, domainhealth.finish(health, settings.dns_timeout) if health else None)
+    settings.cache.set(key, outcome.to_cache(), ttl=CACHE_TTL)
     return outcome
 
 
@@ -126,29 +189,61 @@ def record_outcome(db: Connection, row: dict[str, Any], checked: Records, outcom
     the stored records are no longer the ones probed (an update regenerated them meanwhile: the
     outcome says nothing of them).
 
-    Only definite answers change a stored flag. When the outcome changes nothing in ``row`` nothing
-    is written, and no lock is taken: most verifies of a working domain end there. Otherwise the
-    row is read again under a lock and the merge redone on what is stored now.
+    Only definite answers change a stored flag. When the outcome changes nothing else in ``row``,
+    only ``LastVerifiedAt`` is written, without a lock: most verifies of a working domain end
+    there. Otherwise the row is read again under a lock and the merge redone on what is stored
+    now. A fresh probe's diagnostics and health are kept (model.save_probe) for ``dns``.
     ``background`` is ``reverify``'s rule: it acts on Enabled domains only, and a definite failure
     demotes at the third run in a row.
     """
     merge = _merge(row, checked, outcome, manual_approval, background)
-    if merge is not None and not merge.changed:
-        return row, merge.shown
     domain_id = int(row["DomainID"])
+    now = model.now()
+    if merge is not None and not merge.changed:
+        # The version of cached lists moves with it (Revision), so list shows the new time.
+        model.save(db, domain_id, last_verified_at=now)
+        _keep_probe(db, domain_id, checked, outcome)
+        return {**row, "LastVerifiedAt": now}, merge.shown
     with db.transaction(lock=True):
         row = model.get_by_id(db, domain_id, lock=True)
         merge = _merge(row, checked, outcome, manual_approval, background)
         if merge is None:
             return None
+        meta = None
         if merge.changed:
             meta = model.decode(row["VerificationMeta"])
             meta = dict(meta) if isinstance(meta, dict) else {}
             meta["DNSRecords"] = dnsrecords.to_json(merge.stored)
-            model.save(db, domain_id, status=merge.status, meta=meta, failed_checks=merge.failed_checks)
-            row = {**row, "Status": merge.status, "VerificationMeta": model.encode(meta),
-                   "FailedChecks": merge.failed_checks}
+        model.save(db, domain_id, status=merge.status if merge.changed else None, meta=meta,
+                   failed_checks=merge.failed_checks if merge.changed else None, last_verified_at=now)
+        _keep_probe(db, domain_id, checked, outcome)
+        row = {**row, "LastVerifiedAt": now}
+        if merge.changed:
+            row.update({"Status": merge.status, "VerificationMeta": model.encode(meta),
+                        "FailedChecks": merge.failed_checks})
     return row, merge.shown
+
+
+def _keep_probe(db: Connection, domain_id: int, checked: Records, outcome: Outcome) -> None:
+    # A cached outcome is the probe already kept; only a fresh one is written.
+    if outcome.fresh and checked:
+        model.save_probe(db, domain_id, outcome.checked_at, {
+            "Diagnostics": outcome.diagnostics(checked), "Health": outcome.health})
+
+
+def last_diagnostics(db: Connection, domain_id: int, records: Records) -> tuple[dict[str, Any], Any]:
+    """``dns``'s view of the last stored probe: (Diagnostics, Health). A record the probe did not
+    look up as it is now (never probed, or regenerated since) is ``unchecked``."""
+    kept = model.last_probe(db, domain_id) or {}
+    entries = kept.get("Diagnostics") if isinstance(kept.get("Diagnostics"), dict) else {}
+    diagnostics = {}
+    for host, record in records.items():
+        entry = entries.get(host)
+        if isinstance(entry, dict) and (entry.get("Type"), entry.get("Expected")) == record.identity:
+            diagnostics[host] = entry
+        else:
+            diagnostics[host] = diagnostic(record, NOT_PROBED, None)
+    return diagnostics, kept.get("Health")
 
 
 def verify_domain(db: Connection, settings: DomainSettings, user: User, domain_id: int | None) -> dict[str, Any]:
@@ -162,12 +257,13 @@ def verify_domain(db: Connection, settings: DomainSettings, user: User, domain_i
         if row is None:
             raise not_found()
         checked = stored_records(row)
-        outcome = probe(settings, int(row["DomainID"]), checked)
+        outcome = probe(settings, int(row["DomainID"]), checked, domain=row["SenderDomain"])
         result = record_outcome(db, row, checked, outcome, user.manual_approval)
         if result is not None:
             stored, shown = result
             return {"DomainID": int(stored["DomainID"]), "IsVerified": outcome.passed, "Status": stored["Status"],
-                    "DNSRecords": dnsrecords.to_json(shown)}
+                    "DNSRecords": dnsrecords.to_json(shown), "Diagnostics": outcome.diagnostics(checked),
+                    "Health": outcome.health}
     raise DomainError(14, "The DNS records of this sender domain keep changing; verify again")
 
 
@@ -181,9 +277,11 @@ def verify_pending(db: Connection, settings: DomainSettings, user: User) -> dict
     for row, outcome in zip(rows, outcomes):
         result = record_outcome(db, row, stored_records(row), outcome, user.manual_approval)
         if result is None:  # changed or deleted meanwhile: reported as not verified, nothing written
-            domains.append({"DomainID": int(row["DomainID"]), "IsVerified": False, "Status": row["Status"]})
+            domains.append({"DomainID": int(row["DomainID"]), "IsVerified": False, "Status": row["Status"],
+                            "Reasons": {}})
             continue
-        domains.append({"DomainID": int(row["DomainID"]), "IsVerified": outcome.passed, "Status": result[0]["Status"]})
+        domains.append({"DomainID": int(row["DomainID"]), "IsVerified": outcome.passed, "Status": result[0]["Status"],
+                        "Reasons": outcome.reasons()})
     verified = sum(1 for domain in domains if domain["IsVerified"])
     return {"Verified": verified, "Failed": len(domains) - verified, "Truncated": truncated, "Domains": domains}
 
@@ -193,7 +291,7 @@ def _probe_many(settings: DomainSettings, rows: list[dict[str, Any]], use_cache:
     # Probing happens outside any transaction and in threads of its own: the lookups wait on the
     # network, and the database must not wait with them.
     def one(row: dict[str, Any]) -> Outcome:
-        return probe(settings, int(row["DomainID"]), stored_records(row), use_cache)
+        return probe(settings, int(row["DomainID"]), stored_records(row), use_cache, domain=row["SenderDomain"])
 
     if not rows:
         return []

@@ -1,41 +1,65 @@
 """Live DNS probing of a sender domain's records, and the short-lived cache
-of its outcome (SPEC §5 "verify").
+of its outcome (SPEC §5 "verify", §10 "Verification that explains itself").
 
-The probe tells a definite failure (a server answered that the record is
-not there or differs) from an indefinite one (nobody answered, or the
-server failed), because only the former may demote a domain.
+Every record is asked of the zone's own (authoritative) servers when they
+can be found, all of them in parallel, and of the configured resolver
+otherwise. Each result says whether the record passed, whether the answer
+is definite (only a server saying the record is absent or different may
+demote a domain), and why: the ``reason`` of SPEC §10, what was found, a
+hint a person can follow, and which kind of server answered.
+
+All lookups of one probe run at once on one event loop, within one
+deadline (``timeout``): half of it for the authoritative path (finding the
+zone included), the rest for the resolver when that path gave no answer.
+Extra lookups that tell one failure from another (the record at
+``<host>.<zone>``, other data at the name, the zone's NS) run only for
+records that failed, in parallel with each other.
 """
 
 from __future__ import annotations
 
-import functools
+import asyncio
 import hashlib
-import ipaddress
+import itertools
 import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
+import dns.asyncquery
 import dns.exception
+import dns.flags
+import dns.message
 import dns.name
-import dns.nameserver
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
 import dns.resolver
 import redis
+
+from . import hints
 
 __all__ = [
     "RecordOutcome",
     "VerificationCache",
+    "ZoneCache",
     "cache_key",
     "probe",
+    "txt_matches",
 ]
 
 log = logging.getLogger(__name__)
 
 _SUPPORTED = frozenset({"CNAME", "TXT", "MX", "A", "AAAA"})
+AUTHORITATIVE, RESOLVER = "authoritative", "resolver"
+# Reasons that are definite failures; the others (inconsistent, timeout,
+# servfail) never demote a domain.
+DEFINITE = frozenset({"missing", "wrong_value", "zone_appended", "proxied", "conflict", "split_txt"})
+ZONE_TTL_CAP = 3600
+_MAX_CHAIN = 8
 
 
 @dataclass(frozen=True)
@@ -44,161 +68,487 @@ class RecordOutcome:
 
     ``definite`` is true when the answer can be trusted: a pass, or a
     server saying the record is absent or different. A timeout or a server
-    failure is ``passed=False, definite=False``.
+    failure is ``passed=False, definite=False``. Two outcomes are equal when
+    these two are; the rest explains them.
     """
 
     passed: bool
     definite: bool
+    reason: str = field(default="ok", compare=False)
+    found: tuple[str, ...] = field(default=(), compare=False)
+    hint: str | None = field(default=None, compare=False)
+    source: str = field(default=RESOLVER, compare=False)
 
 
-_PASSED = RecordOutcome(passed=True, definite=True)
-_FAILED = RecordOutcome(passed=False, definite=True)
-_UNKNOWN = RecordOutcome(passed=False, definite=False)
+def _outcome(reason: str, found: Sequence[str], hint: str | None, source: str) -> RecordOutcome:
+    passed = reason == "ok"
+    return RecordOutcome(passed, passed or reason in DEFINITE, reason, tuple(found), hint, source)
 
+
+# Comparing ------------------------------------------------------------------------------------
 
 def _name(text: str) -> str:
     return text.rstrip(".").lower()
 
 
-def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+def txt_matches(expected: str, found: Sequence[str]) -> bool:
+    """Whether the TXT strings at a name (each record's segments joined) hold ``expected``.
+
+    The one place TXT values are compared.
+    """
+    return expected in found
+
+
+def _matches(rtype: str, expected: str, found: Sequence[str]) -> bool:
+    if rtype == "TXT":
+        return txt_matches(expected, found)
+    if rtype in ("CNAME", "MX"):
+        # MX as a template writes it for the providers ("10 mx.example."): the host is compared.
+        parts = expected.split()
+        wanted = _name(parts[-1]) if parts else ""
+        return wanted != "" and wanted in {_name(value) for value in found}
+    import ipaddress
+
     try:
-        return ipaddress.ip_address(text)
+        wanted_address = ipaddress.ip_address(expected)
     except ValueError:
-        return None
+        return False
+    return wanted_address in {ipaddress.ip_address(value) for value in found}
 
 
-def _rdata_values(rtype: str, answer: dns.resolver.Answer) -> Iterable[Any]:
-    # Each type is reduced to what SPEC §5 compares: a name, the joined TXT
-    # segments, or an address.
-    for rdata in answer:
-        if rtype == "CNAME":
-            yield _name(rdata.target.to_text())
-        elif rtype == "MX":
-            yield _name(rdata.exchange.to_text())
-        elif rtype == "TXT":
-            yield b"".join(rdata.strings).decode("utf-8", "replace")
-        else:
-            yield _address(rdata.address)
+def _split_txt(expected: str, found: Sequence[str]) -> bool:
+    """The value is there only split over several TXT records, or wrapped in quotes or spaces."""
+    if any(value.strip().strip('"').strip() == expected for value in found):
+        return True
+    if 1 < len(found) <= 5:
+        return any("".join(order) == expected for order in itertools.permutations(found))
+    return False
 
 
-def _expected(rtype: str, value: str) -> Any:
+# Asking servers -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Reply:
+    """One server's answer for one name and type: ``status`` is ``answer``
+    (NOERROR), ``nxdomain``, ``servfail`` (an error rcode) or ``timeout``
+    (no answer at all)."""
+
+    status: str
+    values: tuple[str, ...] = ()
+    cname: str | None = None  # the CNAME at the name asked, when the answer shows one
+    message: dns.message.Message | None = field(default=None, compare=False)
+
+    @property
+    def answered(self) -> bool:
+        return self.status in ("answer", "nxdomain")
+
+    @property
+    def shape(self) -> tuple[bool, frozenset[str]]:
+        # What two servers must share to agree: the name's existence counts only through its data.
+        return (bool(self.values) or self.cname is not None, frozenset(_name(v) if v.endswith(".") else v
+                                                                        for v in self.values))
+
+
+_TIMEOUT = Reply("timeout")
+_SERVFAIL = Reply("servfail")
+
+
+def _value_text(rtype: str, rdata: Any) -> str:
+    if rtype == "CNAME":
+        return rdata.target.to_text()
     if rtype == "MX":
-        # "10 mx.example." as a template writes it for the providers; the host is what is compared.
-        return _name(value.split()[-1]) if value.split() else ""
+        return rdata.exchange.to_text()
+    if rtype == "TXT":
+        return b"".join(rdata.strings).decode("utf-8", "replace")
+    if rtype == "NS":
+        return rdata.target.to_text()
+    return rdata.to_text()
+
+
+def _read(message: dns.message.Message, qname: dns.name.Name, rtype: str) -> Reply:
+    rcode = message.rcode()
+    if rcode not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
+        return Reply("servfail", message=message)
+    wanted = dns.rdatatype.from_text(rtype)
+    name, cname, values = qname, None, ()
+    for _ in range(_MAX_CHAIN):
+        rrset = message.get_rrset(message.answer, name, dns.rdataclass.IN, wanted)
+        if rrset is not None:
+            values = tuple(_value_text(rtype, rdata) for rdata in rrset)
+            break
+        alias = message.get_rrset(message.answer, name, dns.rdataclass.IN, dns.rdatatype.CNAME)
+        if alias is None:
+            break
+        target = alias[0].target
+        if name == qname:
+            cname = target.to_text()
+        name = target
+    status = "nxdomain" if rcode == dns.rcode.NXDOMAIN else "answer"
+    return Reply(status, values, cname, message)
+
+
+async def _ask(server: tuple[str, int], qname: dns.name.Name, rtype: str, timeout: float,
+               recursion: bool) -> Reply:
+    """One query to one server: UDP, then TCP when the answer was truncated."""
+    if timeout <= 0:
+        return _TIMEOUT
+    query = dns.message.make_query(qname, rtype, use_edns=0, payload=1232)
+    if not recursion:
+        query.flags &= ~dns.flags.RD
+    host, port = server
+    started = time.monotonic()
+    try:
+        response = await dns.asyncquery.udp(query, host, timeout=timeout, port=port, ignore_unexpected=True)
+        if response.flags & dns.flags.TC:
+            left = timeout - (time.monotonic() - started)
+            if left <= 0:
+                return _TIMEOUT
+            response = await dns.asyncquery.tcp(query, host, timeout=left, port=port)
+    except dns.exception.Timeout:
+        return _TIMEOUT
+    except (OSError, EOFError, dns.exception.DNSException) as error:
+        log.info("DNS query %s %s to %s:%s failed: %s", qname, rtype, host, port, error)
+        return _TIMEOUT
+    return _read(response, qname, rtype)
+
+
+class _Resolver:
+    """The configured resolver: servers in order, each with a share of the time, the next one
+    asked when a server fails; a lone server gets a second try."""
+
+    def __init__(self, servers: Sequence[tuple[str, int]]) -> None:
+        self.servers = list(servers)
+
+    async def ask(self, qname: dns.name.Name, rtype: str, deadline: float) -> Reply:
+        if not self.servers:
+            return _TIMEOUT
+        tries = self.servers if len(self.servers) > 1 else self.servers * 2
+        share = max(0.0, deadline - time.monotonic()) / len(tries)
+        worst = _TIMEOUT
+        for index, server in enumerate(tries):
+            left = deadline - time.monotonic()
+            reply = await _ask(server, qname, rtype, left if index == len(tries) - 1 else min(share, left), True)
+            if reply.answered:
+                return reply
+            if reply.status == "servfail":
+                worst = reply
+        return worst
+
+
+def _system_servers() -> list[tuple[str, int]]:
+    try:
+        resolver = dns.resolver.get_default_resolver()
+    except dns.resolver.NoResolverConfiguration as error:
+        log.warning("No DNS resolver configured, cannot verify: %s", error)
+        return []
+    return [(str(getattr(ns, "address", ns)), int(getattr(ns, "port", 53))) for ns in resolver.nameservers]
+
+
+# Zones and their servers ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Zone:
+    name: str  # with its trailing dot
+    ns_names: tuple[str, ...]
+    addresses: tuple[str, ...]
+
+
+class ZoneCache:
+    """Which zone a host is in, and each zone's authoritative servers, kept for their TTL (at
+    most an hour). Shared by the probes of one process."""
+
+    def __init__(self, max_entries: int = 50_000) -> None:
+        self.max_entries = max_entries
+        self._hosts: dict[str, tuple[float, str | None]] = {}
+        self._zones: dict[str, tuple[float, Zone | None]] = {}
+        self._lock = threading.Lock()
+
+    def _get(self, table: dict, key: str) -> tuple[bool, Any]:
+        with self._lock:
+            entry = table.get(key)
+            if entry is None:
+                return False, None
+            if entry[0] <= time.monotonic():
+                del table[key]
+                return False, None
+            return True, entry[1]
+
+    def _put(self, table: dict, key: str, value: Any, ttl: float) -> None:
+        with self._lock:
+            if len(table) >= self.max_entries:
+                table.clear()  # rare, and cheaper than an LRU for what is one lookup to redo
+            table[key] = (time.monotonic() + max(1.0, min(ttl, ZONE_TTL_CAP)), value)
+
+    def zone_of(self, host: str) -> tuple[bool, str | None]:
+        return self._get(self._hosts, host)
+
+    def remember_host(self, host: str, zone: str | None, ttl: float) -> None:
+        self._put(self._hosts, host, zone, ttl)
+
+    def servers(self, zone: str) -> tuple[bool, Zone | None]:
+        return self._get(self._zones, zone)
+
+    def remember_zone(self, zone: str, found: Zone | None, ttl: float) -> None:
+        self._put(self._zones, zone, found, ttl)
+
+
+async def _find_zone(resolver: _Resolver, host: str, deadline: float) -> tuple[str | None, float]:
+    """The zone ``host`` is in: the nearest name upwards with an SOA, through the resolver; a
+    negative answer's authority SOA names it at once. (None, ttl) when there is none."""
+    name = dns.name.from_text(host)
+    while name != dns.name.root:
+        reply = await resolver.ask(name, "SOA", deadline)
+        if not reply.answered:
+            return None, 0.0
+        message = reply.message
+        soa = message.get_rrset(message.answer, name, dns.rdataclass.IN, dns.rdatatype.SOA)
+        if soa is not None:
+            return name.to_text(), float(soa.ttl)
+        for rrset in message.authority:
+            if rrset.rdtype == dns.rdatatype.SOA and name.is_subdomain(rrset.name) and reply.cname is None:
+                return rrset.name.to_text(), float(rrset.ttl)
+        name = name.parent()
+    return None, 60.0
+
+
+async def _find_servers(resolver: _Resolver, zone: str, deadline: float) -> tuple[Zone | None, float]:
+    """The zone's NS names and their IPv4 addresses (glue first, else asked), through the resolver."""
+    qname = dns.name.from_text(zone)
+    reply = await resolver.ask(qname, "NS", deadline)
+    if reply.status != "answer" or not reply.values:
+        return None, 60.0
+    message = reply.message
+    ns_rrset = message.get_rrset(message.answer, qname, dns.rdataclass.IN, dns.rdatatype.NS)
+    ttl = float(ns_rrset.ttl) if ns_rrset is not None else 300.0
+    names = tuple(sorted({value.lower() for value in reply.values}))
+    glue: dict[str, list[str]] = {}
+    for rrset in message.additional:
+        if rrset.rdtype == dns.rdatatype.A:
+            glue.setdefault(rrset.name.to_text().lower(), []).extend(r.address for r in rrset)
+    missing = [ns for ns in names if ns not in glue]
+    replies = await asyncio.gather(*(resolver.ask(dns.name.from_text(ns), "A", deadline) for ns in missing))
+    for ns, answer in zip(missing, replies):
+        glue[ns] = list(answer.values)
+    addresses = tuple(dict.fromkeys(address for ns in names for address in glue.get(ns, [])))
+    return Zone(zone, names, addresses), ttl
+
+
+# Probing ----------------------------------------------------------------------------------------
+
+@dataclass
+class _Context:
+    resolver: _Resolver
+    port: int
+    deadline: float
+    auth_deadline: float
+    zones: dict[str, Zone | None]  # host -> its zone, when authoritative lookups are on
+    domain: str | None
+
+    def zone_name(self, host: str) -> str | None:
+        zone = self.zones.get(host)
+        if zone is not None:
+            return zone.name
+        return (self.domain.rstrip(".") + ".") if self.domain else None
+
+
+async def _ask_zone(zone: Zone, port: int, qname: dns.name.Name, rtype: str, deadline: float) -> list[Reply]:
+    timeout = deadline - time.monotonic()
+    return list(await asyncio.gather(*(_ask((address, port), qname, rtype, timeout, False)
+                                       for address in zone.addresses)))
+
+
+async def _ask_source(ctx: _Context, host: str, source: str, qname: dns.name.Name, rtype: str) -> Reply:
+    """One extra lookup from the same kind of server that answered the record."""
+    zone = ctx.zones.get(host)
+    if source == AUTHORITATIVE and zone is not None:
+        replies = await _ask_zone(zone, ctx.port, qname, rtype, ctx.deadline)
+        return next((reply for reply in replies if reply.answered), _TIMEOUT)
+    return await ctx.resolver.ask(qname, rtype, ctx.deadline)
+
+
+async def _explain(ctx: _Context, host: str, rtype: str, value: str, reply: Reply, source: str) -> RecordOutcome:
+    """Why the record failed, from the answer and the extra lookups it calls for."""
+    found = list(reply.values)
+    zone = ctx.zone_name(host)
+    relative = hints.relative(host, zone)
+    qname = dns.name.from_text(host)
+    appended = None
+    if zone and not host.rstrip(".").endswith("." + zone.rstrip(".") + "." + zone.rstrip(".")):
+        try:
+            appended = dns.name.from_text(host.rstrip(".") + "." + zone)
+        except dns.exception.DNSException:
+            appended = None  # too long to exist
 
     if rtype == "CNAME":
-        return _name(value)
+        if found:
+            return _outcome("wrong_value", found, hints.wrong_value(relative, rtype, value, found), source)
+        extra: dict[str, Any] = {}
+        lookups = {}
+        if appended is not None:
+            lookups["appended"] = _ask_source(ctx, host, source, appended, "CNAME")
+        if reply.status == "answer":  # the name exists: with what?
+            for other in ("A", "AAAA", "TXT", "MX"):
+                lookups[other] = _ask_source(ctx, host, source, qname, other)
+            known = ctx.zones.get(host)
+            if known is None and zone:
+                lookups["NS"] = ctx.resolver.ask(dns.name.from_text(zone), "NS", ctx.deadline)
+        results = await asyncio.gather(*lookups.values())
+        extra = dict(zip(lookups, results))
+        if "appended" in extra and _matches(rtype, value, extra["appended"].values):
+            return _outcome("zone_appended", found, hints.zone_appended(relative, host), source)
+        addresses = [*extra.get("A", _TIMEOUT).values, *extra.get("AAAA", _TIMEOUT).values]
+        ns_names = ctx.zones[host].ns_names if ctx.zones.get(host) else extra.get("NS", _TIMEOUT).values
+        if addresses and ns_names and all(_name(ns).endswith(".ns.cloudflare.com") for ns in ns_names):
+            return _outcome("proxied", found, hints.proxied(relative, value), source)
+        others = {kind: extra[kind].values for kind in ("A", "AAAA", "TXT", "MX") if kind in extra and extra[kind].values}
+        if others:
+            return _outcome("conflict", found, hints.conflict_beside(relative, others), source)
+        return _outcome("missing", found, hints.missing(relative, host, rtype, value), source)
 
-    if rtype == "TXT":
-        return value
-
-    return _address(value)
-
-
-def _make_resolver(
-    servers: Sequence[tuple[str, int]] | None, timeout: float
-) -> dns.resolver.Resolver:
-    if servers is None:
-        resolver = dns.resolver.Resolver()
-    else:
-        resolver = dns.resolver.Resolver(configure=False)
-        resolver.nameservers = [
-            dns.nameserver.Do53Nameserver(host, port) for host, port in servers
-        ]
-
-    # Hosts are fully qualified; a search list would turn a missing record
-    # into a lookup of some other name.
-    resolver.search = []
-    resolver.use_search_by_default = False
-    resolver.lifetime = timeout
-    # Each server gets a share of the lifetime, and a lone server one
-    # retransmission, so that a dead server or a lost UDP packet does not
-    # cost the whole lookup.
-    resolver.timeout = timeout / max(2, len(resolver.nameservers))
-    # Each probe must see the zone as it is now, not as it was a minute ago.
-    resolver.cache = None
-    return resolver
-
-
-def _lookup(
-    resolver: dns.resolver.Resolver, host: str, rtype: str, value: str
-) -> RecordOutcome:
-    try:
-        # Asking for the CNAME itself (not following it) checks exactly what
-        # the user published; for other types a CNAME chain is followed.
-        answer = resolver.resolve(host, rtype, search=False)
-    except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
-        return _FAILED
-    except (dns.name.LabelTooLong, dns.name.NameTooLong, dns.name.EmptyLabel):
-        # A name DNS cannot hold can never be published: that is a definite answer.
-        return _FAILED
-    except dns.exception.DNSException as e:
-        log.info("DNS lookup of %s %s did not complete: %s", host, rtype, e)
-        return _UNKNOWN
-
-    expected = _expected(rtype, value)
-
-    if expected is not None and expected in _rdata_values(rtype, answer):
-        return _PASSED
-
-    return _FAILED
+    if reply.cname is not None:
+        return _outcome("conflict", found, hints.conflict_alias(relative, rtype, reply.cname), source)
+    if rtype == "TXT" and found and _split_txt(value, found):
+        return _outcome("split_txt", found, hints.split_txt(relative), source)
+    if found:
+        return _outcome("wrong_value", found, hints.wrong_value(relative, rtype, value, found), source)
+    if appended is not None:
+        elsewhere = await _ask_source(ctx, host, source, appended, rtype)
+        if _matches(rtype, value, elsewhere.values):
+            return _outcome("zone_appended", found, hints.zone_appended(relative, host), source)
+    return _outcome("missing", found, hints.missing(relative, host, rtype, value), source)
 
 
-# One pool for every probe of the process: the lookups of all records must
-# wait on the network at once, and building threads for each request costs
-# more than the lookups' own work. Its threads start on first use, so a
-# forking server gives every worker a pool of its own.
-_POOL = ThreadPoolExecutor(max_workers=64, thread_name_prefix="dns-probe")
+def _transient(reply: Reply, source: str) -> RecordOutcome:
+    reason = "servfail" if reply.status == "servfail" else "timeout"
+    return _outcome(reason, [], hints.transient(reason), source)
 
 
-@functools.lru_cache(maxsize=16)
-def _shared_resolver(
-    servers: tuple[tuple[str, int], ...] | None, timeout: float
-) -> dns.resolver.Resolver:
-    # A resolver is only read by lookups (its cache is off), so threads share it.
-    return _make_resolver(servers, timeout)
+async def _check(ctx: _Context, host: str, rtype: str, value: str) -> RecordOutcome:
+    qname = dns.name.from_text(host)
+    zone = ctx.zones.get(host)
+    if zone is not None and zone.addresses:
+        replies = [reply for reply in await _ask_zone(zone, ctx.port, qname, rtype, ctx.auth_deadline)
+                   if reply.answered]
+        if replies:
+            verdicts = {_matches(rtype, value, reply.values) for reply in replies}
+            if verdicts == {True}:
+                return _outcome("ok", replies[0].values, None, AUTHORITATIVE)
+            if len(verdicts) > 1 or len({reply.shape for reply in replies}) > 1:
+                found = list(dict.fromkeys(v for reply in replies for v in reply.values))
+                return _outcome("inconsistent", found, hints.inconsistent(hints.relative(host, zone.name)),
+                                AUTHORITATIVE)
+            return await _explain(ctx, host, rtype, value, replies[0], AUTHORITATIVE)
+    reply = await ctx.resolver.ask(qname, rtype, ctx.deadline)
+    if not reply.answered:
+        return _transient(reply, RESOLVER)
+    if _matches(rtype, value, reply.values):
+        return _outcome("ok", reply.values, None, RESOLVER)
+    return await _explain(ctx, host, rtype, value, reply, RESOLVER)
+
+
+async def _discover(ctx: _Context, hosts: Sequence[str], cache: ZoneCache) -> None:
+    """Fill ``ctx.zones`` for ``hosts``: from the cache, else found through the resolver."""
+    unknown = []
+    for host in hosts:
+        known, zone = cache.zone_of(host)
+        if known:
+            ctx.zones[host] = None
+            if zone is not None:
+                ok, servers = cache.servers(zone)
+                if ok:
+                    ctx.zones[host] = servers
+                    continue
+                unknown.append((host, zone))
+                continue
+            continue
+        unknown.append((host, None))
+    if not unknown:
+        return
+    to_find = [host for host, zone in unknown if zone is None]
+    found = await asyncio.gather(*(_find_zone(ctx.resolver, host, ctx.auth_deadline) for host in to_find))
+    zone_of = {host: zone for host, zone in unknown if zone is not None}
+    for host, (zone, ttl) in zip(to_find, found):
+        zone_of[host] = zone
+        if zone is not None or ttl:
+            cache.remember_host(host, zone, ttl or 60.0)
+    names = sorted({zone for zone in zone_of.values() if zone is not None and zone != "."})
+    servers: dict[str, Zone | None] = {}
+    missing = []
+    for zone in names:
+        ok, known = cache.servers(zone)
+        if ok:
+            servers[zone] = known
+        else:
+            missing.append(zone)
+    for zone, (known, ttl) in zip(missing, await asyncio.gather(
+            *(_find_servers(ctx.resolver, zone, ctx.auth_deadline) for zone in missing))):
+        servers[zone] = known
+        if known is not None and known.addresses:
+            cache.remember_zone(zone, known, ttl)
+    for host, zone in zone_of.items():
+        ctx.zones[host] = servers.get(zone) if zone else None
+
+
+async def _probe(records: Mapping[str, Sequence[Any]], resolver: _Resolver, timeout: float,
+                 authoritative: bool, port: int, zones: ZoneCache | None, domain: str | None
+                 ) -> dict[str, RecordOutcome]:
+    started = time.monotonic()
+    ctx = _Context(resolver, port, started + timeout, started + (timeout / 2 if authoritative else 0), {}, domain)
+    hosts = list(records)
+    if authoritative and zones is not None:
+        await _discover(ctx, hosts, zones)
+    tasks = {host: asyncio.ensure_future(_check(ctx, host, str(records[host][0]).upper(), str(records[host][1])))
+             for host in hosts}
+    done, _ = await asyncio.wait(tasks.values(), timeout=max(0.0, ctx.deadline - time.monotonic()) + 0.05)
+    results = {}
+    for host, task in tasks.items():
+        if task in done and task.exception() is None:
+            results[host] = task.result()
+        else:
+            if task in done:
+                log.warning("DNS probe of %s failed: %r", host, task.exception())
+            task.cancel()
+            results[host] = _transient(_TIMEOUT, RESOLVER)
+    return results
 
 
 def probe(
     records: Mapping[str, Sequence[Any]],
     servers: Sequence[tuple[str, int]] | None = None,
     timeout: float = 3.0,
+    *,
+    authoritative: bool = False,
+    port: int = 53,
+    zones: ZoneCache | None = None,
+    domain: str | None = None,
 ) -> dict[str, RecordOutcome]:
     """Look up every record of ``{host: [TYPE, value, ...]}`` and return
     ``{host: RecordOutcome}``.
 
     All lookups run at once and the probe returns within ``timeout``
-    seconds however many records there are. ``servers`` are
-    ``(address, port)`` pairs; ``None`` means the system resolver. Items
-    after the value (the stored verified flag) are ignored. Raises
-    :exc:`ValueError` for a record type it cannot check.
+    seconds however many records there are. ``servers`` are the resolver's
+    ``(address, port)`` pairs; ``None`` means the system resolver. With
+    ``authoritative``, each record is asked of its zone's servers on
+    ``port`` (zones kept in ``zones``); ``domain`` stands for the zone when
+    it cannot be found. Items after the value (the stored verified flag) are
+    ignored. Raises :exc:`ValueError` for a record type it cannot check.
     """
     for host, record in records.items():
         if str(record[0]).upper() not in _SUPPORTED:
             raise ValueError(f"Cannot verify record type {record[0]!r} at {host!r}.")
-
     if not records:
         return {}
-
-    try:
-        resolver = _shared_resolver(tuple(servers) if servers is not None else None, timeout)
-    except dns.resolver.NoResolverConfiguration as e:
-        # No resolver means nobody could answer: not the domain's fault.
-        log.warning("No DNS resolver configured, cannot verify: %s", e)
-        return dict.fromkeys(records, _UNKNOWN)
-
-    futures = {
-        host: _POOL.submit(_lookup, resolver, host, str(record[0]).upper(), str(record[1]))
-        for host, record in records.items()
-    }
-    # dnspython may sleep past its lifetime between retries; the deadline is
-    # kept here instead, and a straggler is reported like a timeout and left
-    # to finish on its own.
-    wait(futures.values(), timeout=timeout)
-    return {
-        host: future.result() if future.done() else _UNKNOWN
-        for host, future in futures.items()
-    }
+    bad = {}
+    for host in records:
+        try:
+            dns.name.from_text(host)
+        except dns.exception.DNSException:
+            # A name DNS cannot hold can never be published: that is a definite answer.
+            bad[host] = _outcome("missing", [], hints.unpublishable(host), RESOLVER)
+    resolver = _Resolver(list(servers) if servers is not None else _system_servers())
+    rest = {host: record for host, record in records.items() if host not in bad}
+    found = asyncio.run(_probe(rest, resolver, timeout, authoritative, port, zones, domain)) if rest else {}
+    return {host: bad.get(host) or found[host] for host in records}
 
 
 def cache_key(domain_id: int, records: Mapping[str, Sequence[Any]]) -> str:
