@@ -20,6 +20,7 @@ every answer.
 
 from __future__ import annotations
 
+import socket
 import socketserver
 import struct
 import threading
@@ -28,7 +29,7 @@ from collections.abc import Iterable, Sequence
 
 from dnslib import CLASS, QTYPE, RCODE, RR, TXT, DNSHeader, DNSRecord, DNSLabel
 
-__all__ = ["DNSServer"]
+__all__ = ["DNSServer", "start_on_common_port"]
 
 # RFC 1035's UDP limit, used when a query carries no EDNS payload size.
 _CLASSIC_UDP_SIZE = 512
@@ -70,10 +71,11 @@ class DNSServer:
         zones: Iterable[str] = (".",),
         *,
         host: str = "127.0.0.1",
+        port: int = 0,
         delay: float = 0.0,
     ) -> None:
         self.host = host
-        self.port = 0
+        self.port = port
         self.queries: list[tuple[str, str]] = []
         self._initial_zones = [_key(zone) for zone in zones]
         self._zones: list[str] = []
@@ -148,7 +150,16 @@ class DNSServer:
             self.add_zone(zone)
 
     def start(self) -> DNSServer:
-        """Bind UDP and TCP on one free port and serve in daemon threads."""
+        """Bind UDP and TCP on the given port (or one free port) and serve in
+        daemon threads."""
+        if self.port:
+            udp = _UDPServer((self.host, self.port), _UDPHandler, self)
+            try:
+                tcp = _TCPServer((self.host, self.port), _TCPHandler, self)
+            except OSError:
+                udp.server_close()
+                raise
+            return self._serve(udp, tcp)
         # The kernel picks a free UDP port; TCP may be taken on that number,
         # so try again a few times.
         for _ in range(20):
@@ -161,7 +172,9 @@ class DNSServer:
             break
         else:
             raise OSError("No port free for both UDP and TCP.")
+        return self._serve(udp, tcp)
 
+    def _serve(self, udp, tcp) -> DNSServer:
         self.port = udp.server_address[1]
         self._servers = [udp, tcp]
         self._threads = [
@@ -251,6 +264,12 @@ class DNSServer:
             for rr in rrs:
                 reply.add_answer(self._owned(rr, owner))
 
+            if qtype == "NS":
+                # Glue: the addresses of the name servers this server knows.
+                for rr in rrs:
+                    for glue in self._records.get((_key(str(rr.rdata.label)), "A"), []):
+                        reply.add_ar(glue)
+
             if not rrs and not reply.rr:
                 if not self._exists(name):
                     reply.header.rcode = RCODE.NXDOMAIN
@@ -264,6 +283,26 @@ class DNSServer:
     def _owned(rr: RR, owner: DNSLabel) -> RR:
         # Answer with the name as asked, preserving its case.
         return RR(owner, rr.rtype, rr.rclass, rr.ttl, rr.rdata)
+
+
+def start_on_common_port(hosts: Sequence[str], **options) -> list[DNSServer]:
+    """One started server on each loopback address of ``hosts``, all on one
+    port that was free on every one of them (others run tests on this
+    machine too: the port is never fixed)."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.bind((hosts[0], 0))
+            port = probe.getsockname()[1]
+        started: list[DNSServer] = []
+        try:
+            for host in hosts:
+                started.append(DNSServer(host=host, port=port, **options).start())
+        except OSError:
+            for server in started:
+                server.stop()
+            continue
+        return started
+    raise OSError(f"No port free on all of {', '.join(hosts)}.")
 
 
 class _UDPServer(socketserver.ThreadingUDPServer):

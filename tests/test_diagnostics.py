@@ -1,0 +1,330 @@
+"""Verification that explains itself (SPEC §10), against real DNS servers on loopback: a resolver
+on 127.0.0.1 that knows the delegation of example.com (SOA, NS, glue) but none of the records, as
+a resolver with a stale cache, and the zone's two authoritative servers on 127.0.0.2 and 127.0.0.3,
+on one common port (OCTETH_DNS_AUTHORITATIVE_PORT)."""
+import re
+import time
+
+import pytest
+
+from conftest import Accounts, Api
+from dns_server import DNSServer, start_on_common_port
+from octeth_domains.senderdomains import verify
+
+TRACKING = "tracking-host.octeth.example."
+DOMAIN = "newsletter.example.com"
+SL, TRACK = f"sl.{DOMAIN}", f"track-sl.{DOMAIN}"
+STAMP = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
+
+
+class World:
+    def __init__(self, resolver, authorities):
+        self.resolver = resolver
+        self.authorities = authorities
+        self.port = authorities[0].port
+
+    def delegate(self, ns_names=("ns1.example.com.", "ns2.example.com.")):
+        """The resolver's view of the delegation: example.com's SOA, NS and the servers' addresses."""
+        self.resolver.clear()
+        self.resolver.add_zone("example.com")
+        self.resolver.remove("example.com", "NS")
+        for name, server in zip(ns_names, self.authorities):
+            self.resolver.add_record("example.com", "NS", name)
+            self.resolver.set_record(name, "A", server.host)
+
+    def publish(self, host, rtype, value, on=None):
+        for server in on or self.authorities:
+            server.add_record(host, rtype, value)
+
+    def clear(self):
+        for server in (self.resolver, *self.authorities):
+            server.clear()
+            server.silent = False
+        self.delegate()
+
+
+@pytest.fixture(scope="module")
+def servers():
+    resolver = DNSServer().start()
+    authorities = start_on_common_port(["127.0.0.2", "127.0.0.3"], zones=["example.com"])
+    yield resolver, authorities
+    for server in (resolver, *authorities):
+        server.stop()
+
+
+@pytest.fixture
+def world(servers):
+    world = World(*servers)
+    world.clear()
+    yield world
+    world.clear()
+
+
+@pytest.fixture
+def make_world_app(make_app, templates_file, world):
+    def make(**overrides):
+        host, port = world.resolver.address
+        return make_app(OCTETH_DNS_TEMPLATES=str(templates_file), OCTETH_DNS_SERVERS=f"{host}:{port}",
+                        OCTETH_DNS_TIMEOUT="1", OCTETH_DNS_AUTHORITATIVE_PORT=str(world.port), **overrides)
+    return make
+
+
+@pytest.fixture
+def app_(make_world_app):
+    return make_world_app()
+
+
+@pytest.fixture
+def api_(app_):
+    return Api(app_, Accounts(app_).user()["APIKey"])
+
+
+def create(api, **options):
+    _, body = api.create(SenderDomain=DOMAIN, **options)
+    return body["DomainID"], body["SenderDomain"]["VerificationMeta"]["DNSRecords"]
+
+
+def forget(app, domain_id, records):
+    app.extensions["octeth_senderdomains"].cache.delete(verify.cache_key(domain_id, records))
+
+
+def diagnose(api, domain_id):
+    _, body = api.verify(DomainID=domain_id)
+    return body, body["Diagnostics"]
+
+
+def test_published_at_the_authoritative_servers_passes_though_the_resolver_says_nxdomain(api_, world):
+    domain_id, _ = create(api_)
+    world.publish(SL, "CNAME", TRACKING)
+    world.publish(TRACK, "CNAME", TRACKING)
+    body, diagnostics = diagnose(api_, domain_id)
+    assert (body["IsVerified"], body["Status"]) == (True, "Enabled")
+    assert diagnostics[SL] == {"Type": "CNAME", "Expected": TRACKING, "Found": [TRACKING], "Reason": "ok",
+                               "Hint": None, "Source": "authoritative", "CheckedAt": diagnostics[SL]["CheckedAt"]}
+    assert STAMP.fullmatch(diagnostics[SL]["CheckedAt"])
+    # Both authoritative servers were asked; the resolver never was, for the records.
+    for server in world.authorities:
+        assert (SL, "CNAME") in server.queries
+    assert (SL, "CNAME") not in world.resolver.queries
+
+
+def test_without_authoritative_lookups_the_stale_resolver_decides(make_world_app, world):
+    app = make_world_app(OCTETH_DNS_AUTHORITATIVE="0")
+    api = Api(app, Accounts(app).user()["APIKey"])
+    domain_id, _ = create(api)
+    world.publish(SL, "CNAME", TRACKING)
+    world.publish(TRACK, "CNAME", TRACKING)
+    body, diagnostics = diagnose(api, domain_id)
+    assert (body["IsVerified"], body["Status"]) == (False, "Approval Pending")
+    assert {d["Source"] for d in diagnostics.values()} == {"resolver"}
+    assert {d["Reason"] for d in diagnostics.values()} == {"missing"}
+    assert not any(server.queries for server in world.authorities)
+
+
+def test_the_zones_servers_are_found_once(api_, app_, world):
+    domain_id, records = create(api_)
+    world.publish(SL, "CNAME", TRACKING)
+    world.publish(TRACK, "CNAME", TRACKING)
+    diagnose(api_, domain_id)
+    assert ("example.com", "NS") in world.resolver.queries
+    world.resolver.queries.clear()
+    forget(app_, domain_id, records)
+    body, _ = diagnose(api_, domain_id)
+    assert body["IsVerified"] is True
+    # Zone, NS and addresses all kept: the resolver is asked only the health checks' TXT.
+    assert {qtype for _, qtype in world.resolver.queries} <= {"TXT", "SPF"}
+
+
+def test_missing(api_, world):
+    domain_id, _ = create(api_)
+    world.publish(TRACK, "CNAME", TRACKING)
+    body, diagnostics = diagnose(api_, domain_id)
+    assert body["Status"] == "Approval Pending"
+    entry = diagnostics[SL]
+    assert (entry["Reason"], entry["Found"], entry["Source"]) == ("missing", [], "authoritative")
+    assert "sl.newsletter" in entry["Hint"] and TRACKING.rstrip(".") in entry["Hint"]
+    assert diagnostics[TRACK]["Reason"] == "ok"
+
+
+def test_wrong_value_names_what_was_found(api_, world):
+    domain_id, _ = create(api_)
+    world.publish(SL, "CNAME", "someone-else.example.")
+    body, diagnostics = diagnose(api_, domain_id)
+    assert (diagnostics[SL]["Reason"], diagnostics[SL]["Found"]) == ("wrong_value", ["someone-else.example."])
+    assert "someone-else.example" in diagnostics[SL]["Hint"]
+
+
+def test_zone_appended(api_, world):
+    domain_id, _ = create(api_)
+    world.publish(SL + ".example.com", "CNAME", TRACKING)  # "sl.newsletter.example.com" typed into the panel
+    _, diagnostics = diagnose(api_, domain_id)
+    assert diagnostics[SL]["Reason"] == "zone_appended"
+    assert diagnostics[SL]["Hint"] == "Remove the zone from the name: enter sl.newsletter, not sl.newsletter.example.com."
+
+
+def test_proxied_at_cloudflare(api_, world):
+    world.delegate(("anna.ns.cloudflare.com.", "bob.ns.cloudflare.com."))
+    domain_id, _ = create(api_)
+    world.publish(SL, "A", "104.16.1.1")
+    world.publish(SL, "AAAA", "2606:4700::1")
+    _, diagnostics = diagnose(api_, domain_id)
+    assert (diagnostics[SL]["Reason"], diagnostics[SL]["Source"]) == ("proxied", "authoritative")
+    assert "proxy" in diagnostics[SL]["Hint"]
+
+
+def test_addresses_under_other_name_servers_are_a_conflict(api_, world):
+    domain_id, _ = create(api_)
+    world.publish(SL, "A", "104.16.1.1")
+    _, diagnostics = diagnose(api_, domain_id)
+    assert diagnostics[SL]["Reason"] == "conflict"
+
+
+def test_conflict_txt_where_a_cname_is_needed(api_, world):
+    domain_id, _ = create(api_)
+    world.publish(SL, "TXT", "google-site-verification=abc")
+    _, diagnostics = diagnose(api_, domain_id)
+    assert diagnostics[SL]["Reason"] == "conflict" and "TXT" in diagnostics[SL]["Hint"]
+
+
+def test_split_txt(app_, world):
+    api = Api(app_, Accounts(app_).user(dns_template="Full")["APIKey"])
+    domain_id, records = create(api)
+    txt_host, (_, token) = next((h, r) for h, r in records.items() if r[0] == "TXT")
+    world.publish(txt_host, "TXT", token[:12])
+    world.publish(txt_host, "TXT", token[12:])
+    _, diagnostics = diagnose(api, domain_id)
+    assert diagnostics[txt_host]["Reason"] == "split_txt"
+    assert sorted(diagnostics[txt_host]["Found"]) == sorted([token[:12], token[12:]])
+
+
+def test_inconsistent_servers_never_demote(api_, app_, world):
+    domain_id, records = create(api_)
+    world.publish(SL, "CNAME", TRACKING)
+    world.publish(TRACK, "CNAME", TRACKING)
+    assert diagnose(api_, domain_id)[0]["Status"] == "Enabled"
+    world.authorities[1].remove(SL)
+    forget(app_, domain_id, records)
+    body, diagnostics = diagnose(api_, domain_id)
+    assert diagnostics[SL]["Reason"] == "inconsistent" and diagnostics[SL]["Source"] == "authoritative"
+    assert (body["IsVerified"], body["Status"]) == (False, "Enabled")
+
+
+def test_timeout_when_nobody_answers(api_, app_, world):
+    domain_id, records = create(api_)
+    for server in (world.resolver, *world.authorities):
+        server.silent = True
+    started = time.monotonic()
+    body, diagnostics = diagnose(api_, domain_id)
+    assert time.monotonic() - started < 3.5  # OCTETH_DNS_TIMEOUT is 1 s; health runs beside
+    assert {d["Reason"] for d in diagnostics.values()} == {"timeout"}
+    assert body["Status"] == "Approval Pending"
+
+
+def test_verify_all_gives_reasons(api_, world):
+    domain_id, _ = create(api_)
+    world.publish(SL, "CNAME", "someone-else.example.")
+    _, body = api_.verify(VerifyAll="true")
+    assert body["Domains"][0]["Reasons"] == {SL: "wrong_value", TRACK: "missing"}
+
+
+def test_dns_shows_the_last_probe_whoever_ran_it(api_, app_, world):
+    domain_id, records = create(api_)
+    _, view = api_.dns(DomainID=domain_id)
+    assert {h: (d["Reason"], d["Found"]) for h, d in view["Diagnostics"].items()} == {
+        SL: ("unchecked", None), TRACK: ("unchecked", None)}
+    world.publish(SL, "CNAME", TRACKING)
+    world.publish(TRACK, "CNAME", TRACKING)
+    diagnose(api_, domain_id)
+    _, view = api_.dns(DomainID=domain_id)
+    assert {d["Reason"] for d in view["Diagnostics"].values()} == {"ok"}
+    assert set(view["Health"]) == {"DMARC", "SPF"}
+    for server in world.authorities:
+        server.remove(TRACK)
+    from octeth_domains.senderdomains import verification
+    with app_.app_context(), app_.extensions["octeth_db"].session() as db:
+        assert verification.reverify(db, app_.extensions["octeth_senderdomains"]).failed == 1
+    _, view = api_.dns(DomainID=domain_id)
+    assert view["Diagnostics"][TRACK]["Reason"] == "missing"
+
+
+def test_get_and_list_bodies_do_not_change_with_diagnostics(api_, world):
+    domain_id, _ = create(api_)
+    world.publish(SL, "CNAME", "someone-else.example.")
+    diagnose(api_, domain_id)  # flags stored: [Type, Value, false]
+    before = (api_.get(DomainID=domain_id)[1], api_.list()[1])
+    diagnose(api_, domain_id)  # the same outcome again, diagnostics kept
+    after = (api_.get(DomainID=domain_id)[1], api_.list()[1])
+
+    def without_time(bodies):
+        got, listed = bodies
+        return ({**got, "SenderDomain": {**got["SenderDomain"], "LastVerifiedAt": "-"}},
+                [{**d, "LastVerifiedAt": "-"} for d in listed["SenderDomains"]])
+
+    assert without_time(before) == without_time(after)
+    assert "Diagnostics" not in str(after) and "Health" not in str(after)
+
+
+# Domain health (checkdmarc through the configured resolver) ---------------------------------------
+
+def published_domain(api, world):
+    domain_id, records = create(api)
+    world.publish(SL, "CNAME", TRACKING)
+    world.publish(TRACK, "CNAME", TRACKING)
+    return domain_id, records
+
+
+def health(api, domain_id):
+    body, _ = diagnose(api, domain_id)
+    assert (body["IsVerified"], body["Status"]) == (True, "Enabled")  # health never changes a status
+    _, view = api.dns(DomainID=domain_id)
+    assert view["Health"] == body["Health"]  # kept with the probe
+    return body["Health"]
+
+
+def test_no_dmarc_is_a_warning(api_, world):
+    domain_id, _ = published_domain(api_, world)
+    found = health(api_, domain_id)
+    assert found["DMARC"] == {"Status": "warning", "Record": None, "Policy": None,
+                              "Message": "Gmail and Yahoo require a DMARC record from bulk senders"}
+    assert found["SPF"]["Status"] == "ok" and found["SPF"]["Record"] is None
+
+
+def test_dmarc_p_none_is_ok(api_, world):
+    domain_id, _ = published_domain(api_, world)
+    world.resolver.set_record(f"_dmarc.{DOMAIN}", "TXT", "v=DMARC1; p=none")
+    found = health(api_, domain_id)
+    assert (found["DMARC"]["Status"], found["DMARC"]["Policy"], found["DMARC"]["Record"]) == (
+        "ok", "none", "v=DMARC1; p=none")
+
+
+def test_dmarc_at_the_organisational_domain_counts(api_, world):
+    domain_id, _ = published_domain(api_, world)
+    world.resolver.set_record(DOMAIN, "MX", "10 mx.example.com.")  # the domain exists
+    world.resolver.set_record("_dmarc.example.com", "TXT", "v=DMARC1; p=reject")
+    found = health(api_, domain_id)
+    assert (found["DMARC"]["Status"], found["DMARC"]["Policy"]) == ("ok", "reject")
+
+
+def test_two_spf_records_are_an_error(api_, world):
+    domain_id, _ = published_domain(api_, world)
+    world.resolver.add_record(DOMAIN, "TXT", "v=spf1 include:_spf.one.example ~all")
+    world.resolver.add_record(DOMAIN, "TXT", "v=spf1 include:_spf.two.example ~all")
+    assert health(api_, domain_id)["SPF"]["Status"] == "error"
+
+
+def test_spf_with_eleven_lookups_is_an_error(api_, world):
+    domain_id, _ = published_domain(api_, world)
+    for n in range(11):
+        world.resolver.set_record(f"h{n}.example.com", "A", "192.0.2.1")
+    mechanisms = " ".join(f"a:h{n}.example.com" for n in range(11))
+    world.resolver.set_record(DOMAIN, "TXT", f"v=spf1 {mechanisms} -all")
+    found = health(api_, domain_id)["SPF"]
+    assert found["Status"] == "error" and "10" in found["Message"], found
+
+
+def test_a_good_spf_is_ok(api_, world):
+    domain_id, _ = published_domain(api_, world)
+    world.resolver.set_record(DOMAIN, "TXT", "v=spf1 a:h0.example.com -all")
+    world.resolver.set_record("h0.example.com", "A", "192.0.2.1")
+    found = health(api_, domain_id)["SPF"]
+    assert (found["Status"], found["Record"]) == ("ok", "v=spf1 a:h0.example.com -all")
