@@ -167,3 +167,37 @@ def test_pages_fit_desktop_and_a_360_pixel_screen(browser, site, domain_app, use
         expect(page.locator("tr.record[data-state=verified]")).to_have_count(3)
         expect(page.locator("tr.record[data-state=failed]")).to_have_count(2)
         page.context.close()
+
+
+def test_a_wrong_record_shows_its_reason_what_was_found_and_the_hint(browser, site, domain_app, user, dns, tmp_path):
+    shots = Path(os.environ.get("OCTETH_SCREENSHOTS_DIR") or tmp_path)
+    api = Api(domain_app, user["APIKey"])
+    _, body = api.create(SenderDomain="newsletter.example.com")
+    records_ = body["SenderDomain"]["VerificationMeta"]["DNSRecords"]
+    wrong = "key1._domainkey.sl.newsletter.example.com"
+    for host, (kind, value) in records_.items():
+        dns.add_record(host, kind, "key1.someone-else.example." if host == wrong else value)
+    dns.add_record("_dmarc.newsletter.example.com", "TXT", "v=DMARC1; p=none")
+    dns.remove("_dmarc.newsletter.example.com")  # no DMARC: the health box warns
+    dns.add_record("newsletter.example.com", "MX", "10 mx.example.com.")
+
+    page = open_page(browser)
+    sign_in(page, site, user)
+    page.goto(site + f"/{body['DomainID']}")
+    expect(page.locator("tr.record[data-state=failed]")).to_have_count(1)
+    diagnosis = page.locator(f'tr.diagnosis[data-host="{wrong}"]')
+    expect(diagnosis).to_have_attribute("data-reason", "wrong_value")
+    expect(diagnosis.locator(".reason")).to_contain_text("Found with another value")
+    expect(diagnosis.locator("code.found")).to_have_text("key1.someone-else.example.")
+    expect(diagnosis.locator(".hint")).to_have_text(
+        "Change the CNAME record at key1._domainkey.sl.newsletter to point to "
+        "key1._domainkey.mailer.delivery.example instead of key1.someone-else.example.")
+    expect(page.locator("tr.diagnosis")).to_have_count(1)  # nothing under the records that passed
+    # The copyable host is relative to the zone, the full name beside it.
+    failed = page.locator("tr.record[data-state=failed]")
+    expect(failed.locator("code.host-relative")).to_have_text("key1._domainkey.sl.newsletter")
+    expect(failed.locator("code.host")).to_have_text(wrong)
+    expect(page.locator(".health-box li[data-check=DMARC]")).to_contain_text(
+        "Gmail and Yahoo require a DMARC record from bulk senders")
+    page.screenshot(path=str(shots / "web-edit-diagnostics.png"), full_page=True)
+    page.context.close()

@@ -39,6 +39,7 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.resolver
 import redis
+from publicsuffixlist import PublicSuffixList
 
 from . import hints
 
@@ -123,6 +124,14 @@ def _split_txt(expected: str, found: Sequence[str]) -> bool:
     if 1 < len(found) <= 5:
         return any("".join(order) == expected for order in itertools.permutations(found))
     return False
+
+
+_SUFFIXES = PublicSuffixList()  # the list shipped inside the package: nothing is fetched
+
+
+def registered_domain(domain: str) -> str:
+    name = domain.rstrip(".").lower()
+    return _SUFFIXES.privatesuffix(name) or name
 
 
 # Asking servers -------------------------------------------------------------------------------
@@ -348,7 +357,8 @@ class _Context:
         zone = self.zones.get(host)
         if zone is not None:
             return zone.name
-        return (self.domain.rstrip(".") + ".") if self.domain else None
+        # Not found: most providers hold a domain in a zone named after its registered domain.
+        return (registered_domain(self.domain) + ".") if self.domain else None
 
 
 async def _ask_zone(zone: Zone, port: int, qname: dns.name.Name, rtype: str, deadline: float) -> list[Reply]:

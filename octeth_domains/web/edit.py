@@ -49,18 +49,21 @@ def _options(domain: Mapping[str, Any]) -> dict[str, Any]:
 def edit(domain_id: int):
     domain = api("user.senderdomain.get", DomainID=domain_id)["SenderDomain"]
     if take_fresh(domain_id):
-        rows = records.from_dns(api("user.senderdomain.dns", DomainID=domain_id)["DNSRecords"])
+        answer = api("user.senderdomain.dns", DomainID=domain_id)
+        rows = records.from_dns(answer["DNSRecords"])
         status = domain["Status"]
     else:
         answer = api("user.senderdomain.verify", DomainID=domain_id)
         rows = records.from_verify(answer["DNSRecords"])
         status = answer["Status"]
+    rows = records.explain(rows, answer.get("Diagnostics"), domain["SenderDomain"])
     return render_template(
         "web/edit.html",
         domain=domain,
         status=status,
         rows=rows,
         zone_text=records.as_zone_text(rows),
+        health=records.health_warnings(answer.get("Health")),
         options=_options(domain),
         defaults=label_defaults(),
         track_merge=current_app.config["EMAILCAMPAIGN_DNS_TRACK_MERGE"],

@@ -2,8 +2,11 @@
 whole set as zone-file lines a user can paste into a provider's import box."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, Mapping
+
+from ..senderdomains import hints
+from ..senderdomains.verify import registered_domain
 
 VERIFIED, FAILED, UNCHECKED = "verified", "failed", "unchecked"
 
@@ -14,6 +17,40 @@ class Row:
     type: str
     value: str
     state: str  # VERIFIED, FAILED or UNCHECKED
+    relative: str = ""  # the host as most DNS panels want it: without the zone
+    reason: str | None = None
+    words: str | None = None  # the reason in plain words
+    found: tuple[str, ...] | None = None
+    hint: str | None = None
+
+    @property
+    def explained(self) -> bool:
+        return self.reason not in (None, "ok", "unchecked") and self.state != VERIFIED
+
+
+def zone_of(domain: str) -> str:
+    """The zone most providers hold the domain's records in: its registered domain."""
+    return registered_domain(domain)
+
+
+def explain(rows: list[Row], diagnostics: Mapping[str, Mapping[str, Any]] | None, domain: str) -> list[Row]:
+    """Rows with the host relative to the zone and, from ``Diagnostics``, why each failed."""
+    zone = zone_of(domain)
+    out = []
+    for row in rows:
+        entry = (diagnostics or {}).get(row.host) or {}
+        reason = entry.get("Reason")
+        found = entry.get("Found")
+        out.append(replace(row, relative=hints.relative(row.host, zone), reason=reason,
+                           words=hints.WORDS.get(reason) if reason else None,
+                           found=tuple(found) if isinstance(found, list) else None, hint=entry.get("Hint")))
+    return out
+
+
+def health_warnings(health: Mapping[str, Mapping[str, Any]] | None) -> list[tuple[str, str, str]]:
+    """(check, status, message) of each health check that is not ok."""
+    return [(name, entry.get("Status", ""), entry.get("Message", "")) for name, entry in (health or {}).items()
+            if isinstance(entry, Mapping) and entry.get("Status") != "ok"]
 
 
 def _state(flag: Any) -> str:
