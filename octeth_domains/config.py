@@ -34,6 +34,13 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         raise ConfigError(f"{name} must be a number, not {raw!r}") from None
 
 
+def _port(env: Mapping[str, str], name: str, default: int) -> int:
+    port = _int(env, name, default)
+    if not 0 < port < 65536:
+        raise ConfigError(f"{name} must be a port number (1-65535), not {port}")
+    return port
+
+
 def parse_dns_servers(raw: str) -> list[tuple[str, int]] | None:
     """``address[:port],…`` into pairs; ``[v6]:port`` for IPv6 with a port. Empty: the system
     resolver. Addresses, not names: a resolver cannot be found by asking a resolver."""
@@ -118,5 +125,5 @@ def from_environment(instance_path: str, env: Mapping[str, str] | None = None) -
         "OCTETH_POWERDNS_API_URL": env.get("OCTETH_POWERDNS_API_URL") or None,
         "OCTETH_PROVIDER_TIMEOUT": _float(env, "OCTETH_PROVIDER_TIMEOUT", 10.0),
         "OCTETH_DNS_AUTHORITATIVE": env.get("OCTETH_DNS_AUTHORITATIVE", "1").strip().lower() not in ("0", "false", "no", "off"),
-        "OCTETH_DNS_AUTHORITATIVE_PORT": _int(env, "OCTETH_DNS_AUTHORITATIVE_PORT", 53),
+        "OCTETH_DNS_AUTHORITATIVE_PORT": _port(env, "OCTETH_DNS_AUTHORITATIVE_PORT", 53),
     }
