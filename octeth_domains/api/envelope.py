@@ -125,12 +125,16 @@ def rate_limited(retry_after: int) -> APIError:
 def render(body: dict[str, Any], fmt: str = "JSON", status: int = 200, headers: dict | None = None) -> Response:
     """A response with ``body`` as JSON, or as the legacy XML when ``fmt == "XML"``."""
     if fmt == "XML":
-        text = to_xml(decoded(body))
+        data = to_xml(decoded(body)).encode("utf-8")
         mimetype = "text/xml"
     else:
         text = _json_body(body)
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate, which UTF-8 cannot carry but JSON's \u can
+            data = json.dumps(decoded(body), separators=(",", ":")).encode("ascii")
         mimetype = "application/json"
-    response = Response(text, status=status, mimetype=mimetype)
+    response = Response(data, status=status, mimetype=mimetype)
     response.headers.update(headers or {})
     return response
 
@@ -140,11 +144,19 @@ def render_error(error: APIError, fmt: str = "JSON") -> Response:
 
 
 _XML_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9._-]*\Z")
+# What XML 1.0 cannot carry at all, escaped or not (its Char production): C0 controls but tab and
+# newlines, lone surrogates, U+FFFE and U+FFFF. Replaced, in keys and values alike, so that a
+# value reflected from a request can never make the document unparseable.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml_text(text: str) -> str:
+    return _NOT_XML.sub("\ufffd", text)
 
 
 def _cdata(text: str) -> str:
     # "]]>" cannot appear inside a CDATA section; split it across two.
-    return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
+    return "<![CDATA[" + _xml_text(text).replace("]]>", "]]]]><![CDATA[>") + "]]>"
 
 
 def _xml_value(value: Any, out: list[str]) -> None:
@@ -165,6 +177,7 @@ def _xml_value(value: Any, out: list[str]) -> None:
 def _xml_element(key: str, value: Any, out: list[str]) -> None:
     # Host names such as "1mail.example.com" are keys too, and not every key is an XML name:
     # those become <node key="…"> so that the document still parses.
+    key = _xml_text(key)
     if _XML_NAME.match(key) and not key.lower().startswith("xml"):
         out.append(f"<{key}>")
         _xml_value(value, out)

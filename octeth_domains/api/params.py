@@ -156,17 +156,23 @@ def parse_bool(value: Any) -> bool:
     raise ValueError(f"not a boolean: {value!r}")
 
 
+# The id columns are INT UNSIGNED (sql/mysql/0001_init.sql): a larger id exists nowhere, and
+# must not reach a driver that cannot bind it (SQLite's 64-bit limit is an OverflowError).
+ID_MAX = 2**32 - 1
+
+
 def parse_id(value: Any) -> int | None:
     """A JSON integer or a string of digits; anything else is an id that exists nowhere (None).
 
-    ``"1 OR 1=1"``, ``"12abc"``, ``-1`` and ``1e3`` are never coerced into a number.
+    ``"1 OR 1=1"``, ``"12abc"``, ``-1`` and ``1e3`` are never coerced into a number, and an id
+    beyond the column's range is no id either.
     """
     if isinstance(value, bool):
         return None
-    if isinstance(value, int):
-        return value if value >= 0 else None
-    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,18}", value):
-        return int(value)
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,20}", value):
+        value = int(value)
+    if isinstance(value, int) and 0 <= value <= ID_MAX:
+        return value
     return None
 
 

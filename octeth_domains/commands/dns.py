@@ -28,6 +28,7 @@ from ..senderdomains.names import InvalidDomain, normalize_domain
 log = logging.getLogger(__name__)
 
 MISSING_DOMAIN = {"missing": (1, "Missing Domain parameter")}
+RECORD_TYPE_MISSING = 'Missing record type parameter (e.g. "campaign", "email-gateway")'
 API_URL_SETTINGS = {
     "cloudflare": "OCTETH_CLOUDFLARE_API_URL",
     "godaddy": "OCTETH_GODADDY_API_URL",
@@ -45,17 +46,21 @@ class ProviderSchema(Schema):
     Domain = Text(required=True, metadata=MISSING_DOMAIN)
 
 
-class CredentialSchema(Schema):
+class AuthorizeSchema(Schema):
     # Both spellings of each credential are accepted: the seed's (Api_key, Useranem, …) and the
-    # later pages' (ApiKey, Username, …). ApiKey is read apart, see _provider_key.
+    # later pages' (ApiKey, Username, …). ApiKey is read apart, see _provider_key. A value of the
+    # wrong kind (a JSON true, a list) is no value: the seed's code for a missing one.
     Domain = Text(required=True, metadata=MISSING_DOMAIN)
-    Api_key = Text()
-    ApiKey = Text()
-    Provider = Text()
-    ApiSecret = Text(metadata={"aliases": ("Api_secret",)})
-    ApiUser = Text(metadata={"aliases": ("Api_user",)})
-    Username = Text(metadata={"aliases": ("Useranem",)})
-    RecordType = Text(metadata={"aliases": ("Record_type",)})
+    Api_key = Text(metadata={"missing": (2, "Missing API key parameter")})
+    ApiKey = Text(metadata={"missing": (2, "Missing API key parameter")})
+    Provider = Text(metadata={"missing": (3, "Missing provider parameter")})
+    ApiSecret = Text(metadata={"aliases": ("Api_secret",), "missing": (5, "Missing API secret parameter")})
+    ApiUser = Text(metadata={"aliases": ("Api_user",), "missing": (6, "Missing API user parameter")})
+    Username = Text(metadata={"aliases": ("Useranem",), "missing": (7, "Missing username parameter")})
+
+
+class SetSchema(AuthorizeSchema):
+    RecordType = Text(metadata={"aliases": ("Record_type",), "missing": (4, RECORD_TYPE_MISSING)})
 
 
 def _zone_lookup(domain: str):
@@ -114,7 +119,7 @@ def _domain(args: dict[str, Any], code: int, message: str) -> str:
         raise APIError(code, f"{message}: invalid domain name") from None
 
 
-@command("dns.authorize", rest=[("POST", "dns.authorize"), ("GET", "dns.authorize")], schema=CredentialSchema)
+@command("dns.authorize", rest=[("POST", "dns.authorize"), ("GET", "dns.authorize")], schema=AuthorizeSchema)
 def dns_authorize(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
     prefix = "An error occurred during authorization"
     client = _client(args, caller)
@@ -135,7 +140,7 @@ def dns_authorize(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
     return {"success": True}
 
 
-@command("dns.set", rest=[("POST", "dns.set"), ("GET", "dns.set")], schema=CredentialSchema)
+@command("dns.set", rest=[("POST", "dns.set"), ("GET", "dns.set")], schema=SetSchema)
 def dns_set(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
     prefix = "Failed to set DNS records for this domain"
     client = _client(args, caller)

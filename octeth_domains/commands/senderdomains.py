@@ -64,7 +64,7 @@ class UpdateSchema(Schema):
 
 
 class VerifySchema(Schema):
-    DomainID = Identifier()
+    DomainID = Identifier(metadata=MISSING_ID)
     VerifyAll = _switch("VerifyAll")
 
 

@@ -16,7 +16,7 @@ from ..models import users
 
 class LoginSchema(Schema):
     Username = Text(required=True, metadata={"missing": (1, "Missing username"), "invalid": (3, "Invalid credentials")})
-    Password = Text(metadata={"invalid": (3, "Invalid credentials")})
+    Password = Text(metadata={"missing": (2, "Missing password"), "invalid": (3, "Invalid credentials")})
     APIKey = Text(metadata={"invalid": (3, "Invalid credentials")})
 
 
