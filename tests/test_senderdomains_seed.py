@@ -10,7 +10,7 @@ TRACKING = "tracking-host.octeth.example."
 
 
 def error(code, message):
-    return {"Success": False, "ErrorCode": code, "ErrorText": message, "Errors": [{"Code": code, "Message": message}]}
+    return {"Success": False, "ErrorCode": [code], "ErrorText": [message], "Errors": [{"Code": code, "Message": message}]}
 
 
 def test_create_example(api, user):

@@ -112,7 +112,7 @@ def test_session_cookie_flags(domain_app, user, scheme):
 def test_wrong_password_is_refused_with_the_commands_message(domain_app, user):
     visitor = Visitor(domain_app)
     response = visitor.post("/login", {"username": user["Username"], "password": "not-it"})
-    assert response.status_code == 200 and "Invalid credentials" in text(response)
+    assert response.status_code == 200 and "Invalid login information" in text(response)
     assert "not-it" not in text(response)
     assert visitor.get("/").status_code == 302
 

@@ -46,14 +46,19 @@ def _json_body(body: dict[str, Any]) -> str:
 
 
 class APIError(Exception):
-    """A failure the client is told about: ``(code, message, http_status)``."""
+    """A failure the client is told about: ``(code, message, http_status)``.
 
-    def __init__(self, code: int, message: str, status: int = 200, headers: dict | None = None):
+    ``legacy_code`` is what the legacy ``ErrorCode`` field says when it differs from the seed's
+    ``Errors[0].Code``: Octeth's 99998/99999 for a failed or expired sign-in."""
+
+    def __init__(self, code: int, message: str, status: int = 200, headers: dict | None = None,
+                 legacy_code: int | None = None):
         super().__init__(code, message)
         self.code = code
         self.message = message
         self.status = status
         self.headers = headers or {}
+        self.legacy_code = code if legacy_code is None else legacy_code
 
     @property
     def always_json(self) -> bool:
@@ -61,10 +66,12 @@ class APIError(Exception):
         return self.code in (INVALID_JSON, BAD_REQUEST)
 
     def body(self) -> dict[str, Any]:
+        # Octeth's legacy fields are arrays ("ErrorCode and ErrorText are arrays, not scalars"),
+        # and legacy clients read ErrorCode[0]; the seed's Errors list is the contract beside them.
         return {
             "Success": False,
-            "ErrorCode": self.code,
-            "ErrorText": self.message,
+            "ErrorCode": [self.legacy_code],
+            "ErrorText": [self.message],
             "Errors": [{"Code": self.code, "Message": self.message}],
         }
 
@@ -86,17 +93,18 @@ def bad_request(message: str) -> APIError:
 
 
 def unknown_command(name: str | None) -> APIError:
-    if not name:
-        return APIError(UNKNOWN_COMMAND, "Missing command", 400)
-    return APIError(UNKNOWN_COMMAND, "Unknown command", 400)
+    # Octeth's own words, the name as the client sent it (shortened: it is echoed back).
+    name = name if isinstance(name, str) else ""
+    shown = name if len(name) <= 100 else name[:100] + "\u2026"
+    return APIError(UNKNOWN_COMMAND, f'Invalid API command: "{shown}" not found.', 400)
 
 
-def from_http_exception(error: Any, api_path: bool = True) -> APIError:
+def from_http_exception(error: Any, api_path: bool = True, name: str = "") -> APIError:
     """A Werkzeug HTTP error (unknown path, method, oversized body) as the envelope's hard failure."""
     if error.code == 413:
         return APIError(BAD_REQUEST, "Request body is too large", 413)
     if error.code == 404:
-        return APIError(UNKNOWN_COMMAND, "Unknown command", 400 if api_path else 404)
+        return APIError(UNKNOWN_COMMAND, unknown_command(name).message, 400 if api_path else 404)
     if error.code == 405:
         return APIError(BAD_REQUEST, "Method not supported for this path", 400)
     return APIError(BAD_REQUEST, error.name, error.code or 400)
@@ -112,8 +120,13 @@ def internal_error() -> APIError:
     return APIError(INTERNAL, "An unexpected error occurred", 500)
 
 
-def authentication_failed() -> APIError:
-    return APIError(0, "Authentication failed")
+# Octeth's legacy codes for "sign in again": a credential that is wrong, and a session that expired.
+AUTHENTICATION_FAILED = 99998
+SESSION_EXPIRED = 99999
+
+
+def authentication_failed(expired: bool = False) -> APIError:
+    return APIError(0, "Authentication failed", legacy_code=SESSION_EXPIRED if expired else AUTHENTICATION_FAILED)
 
 
 def rate_limited(retry_after: int) -> APIError:

@@ -1,8 +1,10 @@
 """Collecting and reading request parameters (SPEC §2).
 
 A request's parameters become one case-insensitive mapping. Which parts of the request feed it
-depends on the method; a name that arrives twice with different values is refused (100001), since
-letting one silently win is how parameters get smuggled past a proxy or a log.
+depends on the method. A name that arrives more than once keeps the value PHP's ``$_REQUEST``
+would: the last one within a source, the body's over the query string's (legacy clients repeat
+parameters; Octeth never refused them). Every layer reads this one mapping, so no layer can see
+another value than the next.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from typing import Any, Iterable, Iterator, Mapping
 from flask import Request
 from marshmallow import ValidationError, fields
 
-from .envelope import bad_request, invalid_json
+from .envelope import invalid_json
 
 # Commands that also read a JSON body on GET and DELETE: the seed's dns.* examples send one.
 BODY_ON_GET = frozenset({"dns.provider", "dns.authorize", "dns.set"})
@@ -33,11 +35,12 @@ class Params(Mapping[str, Any]):
         self._names: dict[str, str] = {}
 
     def add(self, name: str, value: Any) -> None:
+        """Set ``name``; a later value of the same name replaces the earlier one and counts as
+        the latest arrival (see :meth:`latest`)."""
         key = fold(name)
-        if key in self._values and comparable(self._values[key]) != comparable(value):
-            raise bad_request(f"Parameter {name} was given more than once with different values")
+        self._values.pop(key, None)
         self._values[key] = value
-        self._names.setdefault(key, name)
+        self._names[key] = name
 
     def update_from(self, items: Iterable[tuple[str, Any]], skip: frozenset[str] = frozenset()) -> None:
         for name, value in items:
@@ -56,6 +59,12 @@ class Params(Mapping[str, Any]):
     def __len__(self) -> int:
         return len(self._values)
 
+    def latest(self, names: Iterable[str]) -> str | None:
+        """Of ``names`` (spellings of one parameter), the one given last; None if none was."""
+        wanted = {fold(name) for name in names}
+        found = [key for key in self._values if key in wanted]
+        return found[-1] if found else None
+
     def without(self, *names: str) -> "Params":
         """A copy lacking ``names``: the credential, once it has been used."""
         copy = Params()
@@ -65,24 +74,6 @@ class Params(Mapping[str, Any]):
                 copy._values[key] = value
                 copy._names[key] = self._names[key]
         return copy
-
-
-def comparable(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, sort_keys=True)
-    return str(value)
-
-
-def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    # json.loads keeps the last of two equal keys without a word; that is a smuggling hole too.
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result and comparable(result[key]) != comparable(value):
-            raise bad_request(f"Parameter {key} was given more than once with different values")
-        result[key] = value
-    return result
 
 
 def _no_constant(name: str) -> Any:
@@ -97,7 +88,8 @@ def read_json_body(request: Request) -> dict[str, Any] | None:
     if not raw.strip():
         return None
     try:
-        body = json.loads(raw, object_pairs_hook=_object, parse_constant=_no_constant)
+        # Of two equal keys the last wins, as json.loads (and PHP's json_decode) keep it.
+        body = json.loads(raw, parse_constant=_no_constant)
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise invalid_json() from None
     if not isinstance(body, dict):

@@ -18,7 +18,7 @@ from typing import Any, Callable
 from marshmallow import EXCLUDE, Schema, ValidationError
 
 from .envelope import APIError, bad_request, unknown_command
-from .params import Params, comparable, fold
+from .params import Params, fold
 
 Route = tuple[str, str]  # (HTTP method, path below /api/v1/)
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -47,13 +47,11 @@ class Command:
         data = {}
         for name, schema_field in schema.fields.items():
             key = schema_field.data_key or name
-            # An empty value is a missing one, as the PHP product's empty() saw it.
-            given = [params[spelling] for spelling in (key, *schema_field.metadata.get("aliases", ()))
-                     if spelling in params and params[spelling] not in ("", None)]
-            if len({comparable(value) for value in given}) > 1:
-                raise bad_request(f"Parameter {key} was given more than once with different values")
-            if given:
-                data[key] = given[0]
+            # Of several spellings the last given wins; an empty value is a missing one, as the
+            # PHP product's empty() saw it.
+            spelling = params.latest((key, *schema_field.metadata.get("aliases", ())))
+            if spelling is not None and params[spelling] not in ("", None):
+                data[key] = params[spelling]
         try:
             return schema.load(data, unknown=EXCLUDE)
         except ValidationError as error:

@@ -13,8 +13,8 @@ from flask import current_app
 from marshmallow import Schema
 
 from ..api.auth import Caller
-from ..api.envelope import APIError, bad_request
-from ..api.params import Text, comparable
+from ..api.envelope import APIError
+from ..api.params import Text
 from ..api.registry import command
 from ..db import get_db
 from ..locks import LockTimeout, zone_lock
@@ -81,14 +81,14 @@ def dns_provider(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
 
 
 def _provider_key(args: dict[str, Any], caller: Caller) -> str | None:
-    """``Api_key`` always names the provider's key; ``ApiKey`` does only when the caller did not
-    use that same name to authenticate (it is ``APIKey`` once case is folded)."""
-    keys = [args["Api_key"]] if "Api_key" in args else []
+    """``Api_key`` always names the provider's key, and wins when both are sent; ``ApiKey`` does
+    only when the caller did not use that same name to authenticate (it is ``APIKey`` once case
+    is folded)."""
+    if "Api_key" in args:
+        return args["Api_key"]
     if caller.via != "apikey" and "ApiKey" in args:
-        keys.append(args["ApiKey"])
-    if len({comparable(key) for key in keys}) > 1:
-        raise bad_request("Parameter Api_key was given more than once with different values")
-    return keys[0] if keys else None
+        return args["ApiKey"]
+    return None
 
 
 def _client(args: dict[str, Any], caller: Caller, unsupported_code: int = 8):

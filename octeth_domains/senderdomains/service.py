@@ -191,7 +191,7 @@ def delete(db: Connection, user: User, domain_id: int | None) -> None:
         if row is None:
             raise not_found()
         if row["Status"] in PROTECTED:
-            raise APIError(3, f"A {row['Status']} sender domain cannot be deleted", 422)
+            raise APIError(3, f"A {row['Status']} sender domain cannot be deleted")
         model.save(db, row["DomainID"], status=DELETED)
     hooks.send(
         "Delete.SenderDomain",
