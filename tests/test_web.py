@@ -304,6 +304,9 @@ def test_an_invalid_domain_keeps_the_form(visitor):
     response = visitor.post("/new", {"SenderDomain": "not a domain"})
     assert response.status_code == 400
     assert "Sender domain create process failed" in text(response) and 'value="not a domain"' in text(response)
+    assert "letters, digits and inner hyphens" in text(response)  # the Reason: which rule it broke
+    response = visitor.post("/new", {"SenderDomain": "example.com\u3002"})
+    assert response.status_code == 400 and "separated by &#39;.&#39; only" in text(response)
 
 
 def test_delete_asks_first(domain_app, user, visitor):

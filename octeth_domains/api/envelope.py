@@ -49,16 +49,18 @@ class APIError(Exception):
     """A failure the client is told about: ``(code, message, http_status)``.
 
     ``legacy_code`` is what the legacy ``ErrorCode`` field says when it differs from the seed's
-    ``Errors[0].Code``: Octeth's 99998/99999 for a failed or expired sign-in."""
+    ``Errors[0].Code``: Octeth's 99998/99999 for a failed or expired sign-in. ``reason``, when
+    given, is a ``Reason`` beside ``Code`` and ``Message`` in the ``Errors`` entry."""
 
     def __init__(self, code: int, message: str, status: int = 200, headers: dict | None = None,
-                 legacy_code: int | None = None):
+                 legacy_code: int | None = None, reason: str | None = None):
         super().__init__(code, message)
         self.code = code
         self.message = message
         self.status = status
         self.headers = headers or {}
         self.legacy_code = code if legacy_code is None else legacy_code
+        self.reason = reason  # beside a message that must stay the seed's: which rule was broken
 
     @property
     def always_json(self) -> bool:
@@ -68,11 +70,14 @@ class APIError(Exception):
     def body(self) -> dict[str, Any]:
         # Octeth's legacy fields are arrays ("ErrorCode and ErrorText are arrays, not scalars"),
         # and legacy clients read ErrorCode[0]; the seed's Errors list is the contract beside them.
+        entry = {"Code": self.code, "Message": self.message}
+        if self.reason:
+            entry["Reason"] = self.reason
         return {
             "Success": False,
             "ErrorCode": [self.legacy_code],
             "ErrorText": [self.message],
-            "Errors": [{"Code": self.code, "Message": self.message}],
+            "Errors": [entry],
         }
 
 
