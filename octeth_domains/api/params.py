@@ -8,11 +8,13 @@ another value than the next.
 """
 from __future__ import annotations
 
+import io
 import json
 import re
 from typing import Any, Iterable, Iterator, Mapping
 
 from flask import Request
+from werkzeug.exceptions import RequestEntityTooLarge
 from marshmallow import ValidationError, fields
 
 from .envelope import invalid_json
@@ -78,6 +80,28 @@ class Params(Mapping[str, Any]):
 
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
+
+
+def read_streamed_body(request: Request, max_bytes: int) -> None:
+    """Read a body sent without a ``Content-Length`` (chunked) whole, before anything parses it,
+    and refuse it with 413 when it is longer than ``max_bytes``. Werkzeug stops such a stream at
+    the limit without a word, so the request would run on the first part of its body; a body of
+    known length over the limit is refused by Werkzeug itself."""
+    environ = request.environ
+    if request.content_length is not None or not environ.get("wsgi.input_terminated"):
+        return  # a length, or a server that does not end the stream (Werkzeug reads nothing)
+    stream, parts, size = environ["wsgi.input"], [], 0
+    while size <= max_bytes:
+        part = stream.read(min(65536, max_bytes + 1 - size))
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    if size > max_bytes:
+        raise RequestEntityTooLarge()
+    data = b"".join(parts)
+    environ["wsgi.input"] = io.BytesIO(data)
+    environ["CONTENT_LENGTH"] = str(len(data))
 
 
 def read_json_body(request: Request) -> dict[str, Any] | None:
