@@ -160,7 +160,9 @@ def test_parameter_codes(app_for, command):
     if command == "dns.set":
         message = 'Missing record type parameter (e.g. "campaign", "email-gateway")'
         assert call(app, key, command, **without("Record_type", Provider="cloudflare"))[1] == error(4, message)
-        assert call(app, key, command, **without(Provider="cloudflare", Record_type="web"))[1] == error(4, message)
+        # A value it does not know says which it knows, still code 4.
+        allowed = "Invalid record type 'web': allowed values are 'campaign' and 'email-gateway'"
+        assert call(app, key, command, **without(Provider="cloudflare", Record_type="web"))[1] == error(4, allowed)
 
 
 def test_powerdns_without_a_configured_url_is_unsupported(app_for):
@@ -299,6 +301,23 @@ def test_email_gateway_records(app_for, dns, provider):
     status, body = set_records(app, user, provider, Record_type="email-gateway")
     assert body == {"success": True, "Records": ["sl.example.com"]}
     assert ("sl.example.com", "CNAME", "gateway.delivery.example") in provider.zone()
+
+
+def test_email_gateway_refuses_a_host_the_callers_campaign_domain_holds(app_for, dns, provider):
+    # The operator's templates (conftest's) put both at sl.<domain>: the gateway must not rewrite
+    # the campaign CNAME that the next campaign run would flip back.
+    app = app_for(provider)
+    user = Accounts(app).user()
+    delegate(dns, "example.com", provider.name)
+    provider.server.add_zone("example.com", UNRELATED)
+    Api(app, user["APIKey"]).create(SenderDomain="example.com")
+    before = sorted(provider.zone())
+    status, body = set_records(app, user, provider, Record_type="email-gateway")
+    assert status == 200 and body["Errors"][0]["Code"] == 9 and "sl.example.com" in body["Errors"][0]["Message"]
+    assert sorted(provider.zone()) == before  # nothing was written
+    # Another user's sender domain of that name is none of this caller's business.
+    other = Accounts(app).user()
+    assert set_records(app, other, provider, Record_type="email-gateway")[1]["success"] is True
 
 
 def test_namecheap_splits_a_multi_label_suffix(app_for, dns):

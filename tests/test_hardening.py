@@ -3,6 +3,7 @@ name, XML characters, empty credentials, localhost and dots in domain names."""
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -155,3 +156,27 @@ def test_code_7_carries_the_reason_beside_the_seeds_message(api, name, reason):
     assert status == 400 and (entry["Code"], entry["Message"]) == (7, "Sender domain create process failed")
     assert reason in entry["Reason"]
     assert data["ErrorText"] == ["Sender domain create process failed"]
+
+
+# Messages name no library exception -------------------------------------------------------------
+
+LIBRARY_NAME = re.compile(r"\b(No[A-Z]\w+|NXDOMAIN|\w*Timeout|\w+Error|\w+Exception|YXDOMAIN)\b")
+
+
+@pytest.mark.parametrize("command", ["dns.authorize", "dns.set"])
+def test_a_failed_zone_lookup_is_said_in_words(make_app, dns, command):
+    from conftest import Accounts
+
+    host, port = dns.address  # answers REFUSED outside its zones: dnspython's NoNameservers
+    for servers in (f"{host}:{port}", "127.0.0.1:1"):
+        app = make_app(OCTETH_DNS_SERVERS=servers, OCTETH_DNS_TIMEOUT="0.5",
+                       OCTETH_CLOUDFLARE_API_URL="http://127.0.0.1:1")
+        user = Accounts(app).user()
+        if command == "dns.set":
+            app.test_client().post("/api/v1/user.senderdomain", json={"APIKey": user["APIKey"], "SenderDomain": "example.com"})
+        data = body(app.test_client().post(f"/api/v1/{command}", json={
+            "APIKey": user["APIKey"], "Domain": "example.com", "Provider": "cloudflare", "Api_key": "k",
+            "RecordType": "campaign"}))
+        message = data["Errors"][0]["Message"]
+        assert data["Errors"][0]["Code"] == 9 and "example.com" in message
+        assert not LIBRARY_NAME.search(message), message

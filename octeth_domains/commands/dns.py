@@ -145,8 +145,11 @@ def dns_set(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
     prefix = "Failed to set DNS records for this domain"
     client = _client(args, caller)
     kind = (args.get("RecordType") or "").strip().lower()
+    if not kind:
+        raise APIError(4, RECORD_TYPE_MISSING)
     if kind not in (templates.CAMPAIGN, templates.EMAIL_GATEWAY):
-        raise APIError(4, 'Missing record type parameter (e.g. "campaign", "email-gateway")')
+        raise APIError(4, f"Invalid record type {args['RecordType'][:64]!r}: allowed values are"
+                          f" {templates.CAMPAIGN!r} and {templates.EMAIL_GATEWAY!r}")
     domain = _domain(args, 9, prefix)
     records = _records_to_publish(caller, kind, domain, prefix)
     wanted = [Record(host, rtype, value) for host, (rtype, value) in records.items()]
@@ -171,6 +174,7 @@ def dns_set(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
 def _records_to_publish(caller: Caller, kind: str, domain: str, prefix: str) -> dict[str, tuple[str, str]]:
     if kind == templates.EMAIL_GATEWAY:
         rendered = service.render(templates.EMAIL_GATEWAY, caller.user.dns_template, domain, {})
+        _refuse_campaign_hosts(caller, domain, rendered, prefix)
     else:
         row = model.find_pair(get_db(), domain, caller.user.user_id)
         if row is None or row["Status"] == model.DELETED:
@@ -179,7 +183,22 @@ def _records_to_publish(caller: Caller, kind: str, domain: str, prefix: str) -> 
     return {host: (record[0], record[1]) for host, record in rendered.items()}
 
 
+def _refuse_campaign_hosts(caller: Caller, domain: str, rendered: dict[str, Any], prefix: str) -> None:
+    """Code 9 when an email-gateway record would land on a host that the caller's campaign
+    sender domain of this name holds: the two templates would overwrite each other in turn."""
+    row = model.find_pair(get_db(), domain, caller.user.user_id)
+    if row is None or row["Status"] == model.DELETED:
+        return
+    held = {host.rstrip(".").lower() for host in model.records_of(row)}
+    for host in rendered:
+        if host.rstrip(".").lower() in held:
+            raise APIError(9, f"{prefix}: {host} holds a record of your sender domain {domain}; the email-gateway"
+                              " records cannot share it (ask the operator to change the templates)")
+
+
 def _cleaned(error: Exception, client: Any, code: int, prefix: str | None) -> APIError:
     text = scrub(f"{error.__class__.__name__}: {error}", client.credentials.values())
     log.error("dns command failed unexpectedly: %s", text)
-    return APIError(code, f"{prefix}: {text}" if prefix else text)
+    # The details are for the operator's log; the caller learns that it failed, in words.
+    said = "an unexpected error occurred; the service's log has the details"
+    return APIError(code, f"{prefix}: {said}" if prefix else said[0].upper() + said[1:])
