@@ -50,7 +50,7 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
     if app.config["OCTETH_LIST_CACHE_MB"] > 0:
         app.extensions["octeth_list_cache"] = listing.ListCache(int(app.config["OCTETH_LIST_CACHE_MB"] * 2**20))
 
-    from .api import doors, envelope, limits
+    from .api import doors, envelope, limits, params
     from . import cli, commands, health, web  # noqa: F401  (importing commands registers them)
 
     limits.init_app(app)
@@ -58,6 +58,12 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(web.bp)  # the user's pages, /app/user/senderdomains/
     cli.register(app)
+
+    @app.before_request
+    def _whole_body() -> None:  # a chunked body over the limit is refused, not cut (413)
+        from flask import request
+
+        params.read_streamed_body(request, MAX_BODY_BYTES)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):  # outside the doors: unknown paths and methods

@@ -112,7 +112,7 @@ def from_environment(instance_path: str, env: Mapping[str, str] | None = None) -
         "OCTETH_LOGIN_FAILURE_LIMIT": env.get("OCTETH_LOGIN_FAILURE_LIMIT", "10 per 10 minutes"),
         "OCTETH_AUTH_CACHE_SECONDS": _float(env, "OCTETH_AUTH_CACHE_SECONDS", 10.0),
         "OCTETH_LIST_CACHE_MB": _float(env, "OCTETH_LIST_CACHE_MB", 16.0),
-        "OCTETH_SESSION_IDLE_TIMEOUT": _int(env, "OCTETH_SESSION_IDLE_TIMEOUT", 24 * 3600),
+        "OCTETH_SESSION_IDLE_TIMEOUT": _int(env, "OCTETH_SESSION_IDLE_TIMEOUT", 30 * 24 * 3600),  # Octeth: 30 days
         "OCTETH_TABLE_PREFIX": prefix,
         "OCTETH_CLOUDFLARE_API_URL": env.get(
             "OCTETH_CLOUDFLARE_API_URL", "https://api.cloudflare.com/client/v4"

@@ -5,7 +5,7 @@ import pytest
 
 from helpers import body
 
-AUTH_FAILED = {"Success": False, "ErrorCode": 0, "ErrorText": "Authentication failed",
+AUTH_FAILED = {"Success": False, "ErrorCode": [99998], "ErrorText": ["Authentication failed"],
                "Errors": [{"Code": 0, "Message": "Authentication failed"}]}
 LIST = "/api/v1/user.senderdomains"
 
@@ -67,7 +67,7 @@ def test_login_with_an_api_key_instead_of_a_password(client, accounts):
     assert data["Success"] is True
     other = accounts.user()
     data = body(client.post("/api/v1/user.login", json={"Username": other["Username"], "APIKey": user["APIKey"]}))
-    assert data["ErrorCode"] == 3
+    assert data["Errors"][0]["Code"] == 3 and data["ErrorCode"] == [3]
 
 
 @pytest.mark.parametrize(
@@ -75,14 +75,16 @@ def test_login_with_an_api_key_instead_of_a_password(client, accounts):
     [
         ({"Password": "x"}, 1, "Missing username"),
         ({"Username": "someone"}, 2, "Missing password"),
-        ({"Username": "someone", "Password": "wrong"}, 3, "Invalid credentials"),
-        ({"Username": "nobody-at-all", "Password": "secret-pw"}, 3, "Invalid credentials"),
+        ({"Username": "someone", "Password": "wrong"}, 3, "Invalid login information"),
+        ({"Username": "nobody-at-all", "Password": "secret-pw"}, 3, "Invalid login information"),
+        ({"APIKey": "not-a-key"}, 3, "Invalid login information"),
+        ({"Username": "", "Password": ""}, 1, "Missing username"),
     ],
 )
 def test_login_errors(client, accounts, params, code, message):
     accounts.user(username="someone")
     data = body(client.post("/api.php", data={"Command": "user.login", **params}))
-    assert data == {"Success": False, "ErrorCode": code, "ErrorText": message,
+    assert data == {"Success": False, "ErrorCode": [code], "ErrorText": [message],
                     "Errors": [{"Code": code, "Message": message}]}
 
 
@@ -104,7 +106,29 @@ def test_sessions_expire_after_the_idle_period(make_app):
     session_id = login(client, user["Username"], user["Password"])["SessionID"]
     assert body(client.get(LIST, query_string={"SessionID": session_id}))["Success"] is True
     time.sleep(2.2)
+    # Octeth's code for an expired session, so that a legacy client signs in again.
+    assert body(client.get(LIST, query_string={"SessionID": session_id})) == {**AUTH_FAILED, "ErrorCode": [99999]}
+    # Gone now: the next try is an unknown session.
     assert body(client.get(LIST, query_string={"SessionID": session_id})) == AUTH_FAILED
+
+
+def test_sessions_last_thirty_days_idle_by_default(app):
+    assert app.config["OCTETH_SESSION_IDLE_TIMEOUT"] == 30 * 24 * 3600
+
+
+def test_login_with_an_api_key_alone(client, accounts):
+    user = accounts.user()
+    for door in ("/api/v1/user.login", "/api.php"):
+        data = body(client.post(door, data={"Command": "user.login", "apikey": user["APIKey"]}))
+        assert data["Success"] is True and data["ErrorCode"] == 0 and data["ErrorText"] == ""
+        assert data["UserInfo"]["Username"] == user["Username"]
+        assert body(client.get(LIST, query_string={"SessionID": data["SessionID"]}))["Success"] is True
+
+
+def test_a_successful_login_says_errortext_empty(client, accounts):
+    user = accounts.user()
+    data = login(client, user["Username"], user["Password"])
+    assert (data["ErrorCode"], data["ErrorText"]) == (0, "")
 
 
 def test_a_user_without_the_permission_gets_no_data(client, accounts, app):
@@ -113,8 +137,8 @@ def test_a_user_without_the_permission_gets_no_data(client, accounts, app):
     user = accounts.user(permissions="")
     insert_domain(app, user["UserID"], "example.com")
     data = body(client.get(LIST, query_string={"APIKey": user["APIKey"]}))
-    assert data["Success"] is False and data["ErrorCode"] == 0
-    assert "Permission" in data["ErrorText"] and "SenderDomains" not in data
+    assert data["Success"] is False and data["Errors"][0]["Code"] == 0
+    assert "Permission" in data["Errors"][0]["Message"] and "SenderDomains" not in data
 
 
 def test_only_hashes_of_keys_and_sessions_are_stored(client, accounts, app):

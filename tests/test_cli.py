@@ -61,7 +61,7 @@ def test_a_group_without_permissions(env, app):
     cli(env, "group", "create", "Readers", "--permissions", "")
     user = last_json(cli(env, "user", "create", "bob", "--password", "pw", "--group", "Readers"))
     response = app.test_client().get("/api/v1/user.senderdomains", query_string={"APIKey": user["APIKey"]})
-    assert response.get_json()["ErrorCode"] == 0
+    assert response.get_json()["Errors"][0]["Code"] == 0
 
 
 def test_user_apikey_revokes_the_old_key(env, app):
@@ -70,7 +70,7 @@ def test_user_apikey_revokes_the_old_key(env, app):
     new = last_json(cli(env, "user", "apikey", "cy"))["APIKey"]
     client = app.test_client()
     assert client.get("/api/v1/user.senderdomains", query_string={"APIKey": new}).get_json()["Success"] is True
-    assert client.get("/api/v1/user.senderdomains", query_string={"APIKey": old}).get_json()["ErrorCode"] == 0
+    assert client.get("/api/v1/user.senderdomains", query_string={"APIKey": old}).get_json()["Errors"][0]["Code"] == 0
 
 
 def test_commands_before_db_upgrade_say_what_to_do(tmp_path):

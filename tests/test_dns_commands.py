@@ -91,7 +91,7 @@ def call(app, api_key, command, method="POST", **params):
 
 
 def error(code, message):
-    return {"Success": False, "ErrorCode": code, "ErrorText": message, "Errors": [{"Code": code, "Message": message}]}
+    return {"Success": False, "ErrorCode": [code], "ErrorText": [message], "Errors": [{"Code": code, "Message": message}]}
 
 
 # dns.provider -----------------------------------------------------------------------------------
@@ -149,7 +149,7 @@ def test_parameter_codes(app_for, command):
     def without(*names, **extra):
         return {k: v for k, v in {**base, **extra}.items() if k not in names}
 
-    assert call(app, key, command, **without("Domain"))[1]["ErrorCode"] == 1
+    assert call(app, key, command, **without("Domain"))[1]["Errors"][0]["Code"] == 1
     assert call(app, key, command, **without("Api_key"))[1] == error(2, "Missing API key parameter")
     assert call(app, key, command, **without("Provider"))[1] == error(3, "Missing provider parameter")
     assert call(app, key, command, **without(Provider="dnsmadeeasy"))[1] == error(8, "Unsupported provider: dnsmadeeasy")
@@ -160,7 +160,9 @@ def test_parameter_codes(app_for, command):
     if command == "dns.set":
         message = 'Missing record type parameter (e.g. "campaign", "email-gateway")'
         assert call(app, key, command, **without("Record_type", Provider="cloudflare"))[1] == error(4, message)
-        assert call(app, key, command, **without(Provider="cloudflare", Record_type="web"))[1] == error(4, message)
+        # A value it does not know says which it knows, still code 4.
+        allowed = "Invalid record type 'web': allowed values are 'campaign' and 'email-gateway'"
+        assert call(app, key, command, **without(Provider="cloudflare", Record_type="web"))[1] == error(4, allowed)
 
 
 def test_powerdns_without_a_configured_url_is_unsupported(app_for):
@@ -185,7 +187,7 @@ def test_apikey_is_the_providers_key_only_for_callers_who_authenticated_otherwis
         # APIKey authenticates: it is not also the provider's key, which must then be Api_key.
         response = client.post("/api/v1/dns.authorize", json={"APIKey": user["APIKey"], "Domain": "example.com",
                                                                "Provider": "cloudflare"})
-        assert response.get_json()["ErrorCode"] == 2
+        assert response.get_json()["Errors"][0]["Code"] == 2
     finally:
         provider.server.stop()
 
@@ -214,8 +216,8 @@ def test_authorize_with_good_and_wrong_credentials(setup, provider):
                 **provider.good) == (200, {"success": True})
     status, body = call(app, user["APIKey"], "dns.authorize", Provider=provider.name, Domain="example.com",
                         **provider.bad)
-    assert status == 200 and body["ErrorCode"] == 4
-    assert body["ErrorText"].startswith("Authorization failed for this DNS provider")
+    assert status == 200 and body["Errors"][0]["Code"] == 4
+    assert body["Errors"][0]["Message"].startswith("Authorization failed for this DNS provider")
 
 
 def test_set_publishes_ours_and_keeps_everything_else(setup, provider):
@@ -257,8 +259,8 @@ def test_wrong_credentials_on_set_are_code_9(setup, provider):
     before = provider.zone()
     status, body = call(app, user["APIKey"], "dns.set", Provider=provider.name, Domain="example.com",
                         Record_type="campaign", **provider.bad)
-    assert status == 200 and body["ErrorCode"] == 9
-    assert body["ErrorText"].startswith("Failed to set DNS records for this domain")
+    assert status == 200 and body["Errors"][0]["Code"] == 9
+    assert body["Errors"][0]["Message"].startswith("Failed to set DNS records for this domain")
     assert provider.zone() == before
 
 
@@ -276,7 +278,7 @@ def test_a_provider_that_never_answers_is_code_9_within_the_timeout(setup, provi
     started = time.monotonic()
     status, body = set_records(app, user, provider)
     assert time.monotonic() - started < 6  # OCTETH_PROVIDER_TIMEOUT=2, and a timeout is not retried
-    assert status == 200 and body["ErrorCode"] == 9
+    assert status == 200 and body["Errors"][0]["Code"] == 9
 
 
 def test_set_needs_one_of_the_callers_sender_domains(app_for, dns, provider):
@@ -285,10 +287,10 @@ def test_set_needs_one_of_the_callers_sender_domains(app_for, dns, provider):
     delegate(dns, "example.com", provider.name)
     provider.server.add_zone("example.com", UNRELATED)
     status, body = set_records(app, user, provider)
-    assert body["ErrorCode"] == 9 and "not one of your sender domains" in body["ErrorText"]
+    assert body["Errors"][0]["Code"] == 9 and "not one of your sender domains" in body["Errors"][0]["Message"]
     other = Accounts(app).user()
     Api(app, other["APIKey"]).create(SenderDomain="example.com")
-    assert set_records(app, user, provider)[1]["ErrorCode"] == 9  # someone else's is not yours
+    assert set_records(app, user, provider)[1]["Errors"][0]["Code"] == 9  # someone else's is not yours
 
 
 def test_email_gateway_records(app_for, dns, provider):
@@ -299,6 +301,23 @@ def test_email_gateway_records(app_for, dns, provider):
     status, body = set_records(app, user, provider, Record_type="email-gateway")
     assert body == {"success": True, "Records": ["sl.example.com"]}
     assert ("sl.example.com", "CNAME", "gateway.delivery.example") in provider.zone()
+
+
+def test_email_gateway_refuses_a_host_the_callers_campaign_domain_holds(app_for, dns, provider):
+    # The operator's templates (conftest's) put both at sl.<domain>: the gateway must not rewrite
+    # the campaign CNAME that the next campaign run would flip back.
+    app = app_for(provider)
+    user = Accounts(app).user()
+    delegate(dns, "example.com", provider.name)
+    provider.server.add_zone("example.com", UNRELATED)
+    Api(app, user["APIKey"]).create(SenderDomain="example.com")
+    before = sorted(provider.zone())
+    status, body = set_records(app, user, provider, Record_type="email-gateway")
+    assert status == 200 and body["Errors"][0]["Code"] == 9 and "sl.example.com" in body["Errors"][0]["Message"]
+    assert sorted(provider.zone()) == before  # nothing was written
+    # Another user's sender domain of that name is none of this caller's business.
+    other = Accounts(app).user()
+    assert set_records(app, other, provider, Record_type="email-gateway")[1]["success"] is True
 
 
 def test_namecheap_splits_a_multi_label_suffix(app_for, dns):
@@ -341,7 +360,7 @@ def test_no_credential_appears_in_any_log_line_or_response(app_for, dns, caplog)
             bodies.append(set_records(app, user, provider))
         finally:
             provider.server.stop()
-    assert any(body.get("success") for _, body in bodies) and any(body.get("ErrorCode") == 9 for _, body in bodies)
+    assert any(body.get("success") for _, body in bodies) and any(body.get("ErrorCode") == [9] for _, body in bodies)
     text = repr(bodies) + "\n".join(record.getMessage() + str(record.args) for record in caplog.records)
     text += caplog.text
     for secret in SECRETS:

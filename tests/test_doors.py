@@ -41,8 +41,9 @@ def test_the_rest_door_ignores_a_command_field(client, accounts):
 def error_of(response):
     data = body(response)
     assert data["Success"] is False
-    assert data["Errors"] == [{"Code": data["ErrorCode"], "Message": data["ErrorText"]}]
-    return response.status_code, data["ErrorCode"]
+    # The legacy fields are arrays beside the seed's Errors (authentication's 99998 aside).
+    assert data["ErrorCode"] == [data["Errors"][0]["Code"]] and data["ErrorText"] == [data["Errors"][0]["Message"]]
+    return response.status_code, data["Errors"][0]["Code"]
 
 
 def test_invalid_json_is_100000(client):
@@ -56,10 +57,32 @@ def test_unsupported_method_is_100001(client):
     assert error_of(client.get("/api/v1/user.login")) == (400, 100001)
 
 
-def test_ambiguous_parameters_are_100001(client, accounts):
+def test_a_repeated_parameter_keeps_the_last_value_as_php_does(client, accounts):
+    # PHP's $_REQUEST: the last within a source, and two spellings of one name likewise.
     user = accounts.user()
+    response = client.get("/api/v1/user.senderdomains", query_string=[("APIKey", "other"), ("apikey", user["APIKey"])])
+    assert body(response) == {"Success": True, "SenderDomains": []}
     response = client.get("/api/v1/user.senderdomains", query_string=[("APIKey", user["APIKey"]), ("apikey", "other")])
-    assert error_of(response) == (400, 100001)
+    assert body(response)["Errors"][0]["Code"] == 0
+    # A public PHP client sends ResponseFormat twice on every GET.
+    response = client.get("/api.php", query_string=[("Command", "user.senderdomain.list"), ("ResponseFormat", "JSON"),
+                                                    ("APIKey", user["APIKey"]), ("ResponseFormat", "XML")])
+    assert response.mimetype == "text/xml" and ET.fromstring(response.get_data()).findtext("Success") == "true"
+
+
+def test_the_body_wins_over_the_query_string(client, accounts):
+    user = accounts.user()
+    response = client.post("/api.php?APIKey=wrong&Command=user.nothing",
+                           data={"Command": "user.senderdomain.list", "APIKey": user["APIKey"]})
+    assert body(response) == {"Success": True, "SenderDomains": []}
+    response = client.post("/api/v1/user.senderdomain.list?APIKey=wrong", json={"APIKey": user["APIKey"]})
+    assert body(response) == {"Success": True, "SenderDomains": []}
+
+
+def test_a_duplicate_json_key_keeps_the_last(client, accounts):
+    user = accounts.user()
+    raw = '{"Command": "user.senderdomain.list", "APIKey": "wrong", "APIKey": "%s"}' % user["APIKey"]
+    assert body(client.post("/api.php", data=raw, content_type="application/json"))["Success"] is True
 
 
 @pytest.mark.parametrize("query", [{}, {"Command": ""}, {"Command": "user.nothing"}, {"Command": "user.senderdomain.list.x"}])
@@ -113,7 +136,8 @@ def test_xml_response_parses(client, accounts, app):
 def test_xml_error_envelope_parses_and_other_spellings_mean_json(client):
     response = client.get("/api.php", query_string={"Command": "user.senderdomain.list", "ResponseFormat": "XML"})
     root = ET.fromstring(response.get_data())
-    assert (root.findtext("Success"), root.findtext("ErrorCode")) == ("false", "0")
+    assert (root.findtext("Success"), root.findtext("ErrorCode/node_0")) == ("false", "99998")
+    assert (root.findtext("ErrorText/node_0"), root.findtext("Errors/node_0/Code")) == ("Authentication failed", "0")
     assert root.findtext("Errors/node_0/Message") == "Authentication failed"
     response = client.get("/api.php", query_string={"Command": "user.senderdomain.list", "ResponseFormat": "xml"})
     assert response.mimetype == "application/json"
@@ -122,13 +146,13 @@ def test_xml_error_envelope_parses_and_other_spellings_mean_json(client):
 def test_hard_failures_100000_and_100001_are_always_json(client):
     response = client.post("/api.php?ResponseFormat=XML", data="{", content_type="application/json")
     assert response.mimetype == "application/json" and error_of(response) == (400, 100000)
-    response = client.get("/api.php", query_string=[("ResponseFormat", "XML"), ("a", "1"), ("a", "2")])
+    response = client.put("/api/v1/user.senderdomains?ResponseFormat=XML")
     assert response.mimetype == "application/json" and error_of(response) == (400, 100001)
 
 
 def test_unknown_path_outside_the_api_is_an_envelope(client):
     response = client.get("/nothing/here")
-    assert response.status_code == 404 and body(response)["ErrorCode"] == 100003
+    assert response.status_code == 404 and body(response)["Errors"][0]["Code"] == 100003
 
 
 def test_a_body_over_one_mib_is_413_in_the_envelope(client):
@@ -139,7 +163,7 @@ def test_a_body_over_one_mib_is_413_in_the_envelope(client):
 def test_too_many_multipart_parts_is_an_envelope_not_a_500(client):
     data = {f"p{n}": "x" for n in range(1100)}
     response = client.post("/api.php", data=data, content_type="multipart/form-data")
-    assert response.status_code in (400, 413) and body(response)["ErrorCode"] == 100001
+    assert response.status_code in (400, 413) and body(response)["Errors"][0]["Code"] == 100001
 
 
 @pytest.mark.parametrize("method", ["TRACE", "PROPFIND"])
@@ -154,7 +178,17 @@ def test_an_empty_rest_name_is_100003(client):
 def test_unknown_command_answers_in_xml_when_asked(client):
     response = client.get("/api.php", query_string={"Command": "nope", "ResponseFormat": "XML"})
     assert response.mimetype == "text/xml" and response.status_code == 400
-    assert ET.fromstring(response.get_data()).findtext("ErrorCode") == "100003"
+    root = ET.fromstring(response.get_data())
+    assert root.findtext("ErrorCode/node_0") == "100003"
+    assert root.findtext("Errors/node_0/Message") == 'Invalid API command: "nope" not found.'
+
+
+@pytest.mark.parametrize("name", ["user.nothing", "", "\x01]]>"])
+def test_the_unknown_command_message_is_octeths(client, name):
+    response = client.post("/api.php", data={"Command": name})
+    assert body(response)["Errors"][0]["Message"] == f'Invalid API command: "{name}" not found.'
+    assert body(client.get("/api/v1/user.nothing"))["Errors"][0]["Message"] == 'Invalid API command: "user.nothing" not found.'
+
 
 
 def test_a_stray_broken_body_on_get_is_ignored(client, accounts):
@@ -168,7 +202,7 @@ def test_a_lone_surrogate_is_refused_cleanly(client, accounts):
     accounts.user(username="u")
     for params in ({"Username": "u", "Password": "\ud800"}, {"Username": "\ud800", "Password": "x"}):
         response = client.post("/api/v1/user.login", data=json.dumps(params), content_type="application/json")
-        assert response.status_code == 200 and body(response)["ErrorCode"] == 3
+        assert response.status_code == 200 and body(response)["Errors"][0]["Code"] == 3
 
 
 def test_the_schema_missing_is_100004(make_env, backend):

@@ -58,9 +58,9 @@ def test_ten_failed_sign_ins_lock_the_username_for_the_window(app, accounts):
     victim, bystander = accounts.user(), accounts.user()
     client = app.test_client()
     for _ in range(10):
-        assert login(client, victim["Username"], "wrong")[1]["ErrorCode"] == 3
+        assert login(client, victim["Username"], "wrong")[1]["Errors"][0]["Code"] == 3
     status, data = login(client, victim["Username"], victim["Password"])
-    assert status == 429 and data["ErrorCode"] == 4
+    assert status == 429 and data["Errors"][0]["Code"] == 4
     assert login(client, bystander["Username"], bystander["Password"])[1]["Success"] is True
 
 

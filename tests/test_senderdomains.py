@@ -41,10 +41,10 @@ def test_tracking_record_left_out_without_a_tracking_subdomain(api):
 
 
 def test_invalid_boolean_is_a_clear_error(api):
-    assert api.create(SenderDomain="example.com", LinkTracking="maybe") == (400, {"Success": False, "ErrorCode": 7, "ErrorText": "Sender domain create process failed", "Errors": [{"Code": 7, "Message": "Sender domain create process failed"}]})
+    assert api.create(SenderDomain="example.com", LinkTracking="maybe") == (400, {"Success": False, "ErrorCode": [7], "ErrorText": ["Sender domain create process failed"], "Errors": [{"Code": 7, "Message": "Sender domain create process failed"}]})
     _, created = api.create(SenderDomain="example.com")
     _, body = api.update(DomainID=created["DomainID"], OpenTracking="2")
-    assert body["ErrorCode"] == 13 and "OpenTracking" in body["ErrorText"]
+    assert body["Errors"][0]["Code"] == 13 and "OpenTracking" in body["Errors"][0]["Message"]
 
 
 def test_full_template_has_an_unpredictable_ownership_token(domain_app):
@@ -99,7 +99,7 @@ def test_patch_ignores_the_query_string(domain_app, api, user):
     response = domain_app.test_client().patch(
         "/api/v1/user.senderdomain", query_string={"APIKey": user["APIKey"], "DomainID": created["DomainID"]},
         json={"LinkTracking": False})
-    assert response.get_json()["ErrorCode"] == 0  # the key in the query string was not read
+    assert response.get_json()["Errors"][0]["Code"] == 0  # the key in the query string was not read
     response = domain_app.test_client().patch(
         "/api/v1/user.senderdomain", query_string={"DomainID": "999999", "CustomSubdomain": "zz"},
         json={"APIKey": user["APIKey"], "DomainID": created["DomainID"], "LinkTracking": False})
@@ -116,9 +116,9 @@ def test_the_same_dns_settings_do_not_regenerate(api):
 def test_status_toggle_rules(domain_app, api, dns):
     _, created = api.create(SenderDomain="example.com")
     domain_id = created["DomainID"]
-    assert api.update(DomainID=domain_id, Status="Paused")[1]["ErrorCode"] == 9
-    assert api.update(DomainID=domain_id, Status="Disabled")[1]["ErrorCode"] == 12
-    assert api.update(DomainID=domain_id, Status="enabled")[1]["ErrorCode"] == 10
+    assert api.update(DomainID=domain_id, Status="Paused")[1]["Errors"][0]["Code"] == 9
+    assert api.update(DomainID=domain_id, Status="Disabled")[1]["Errors"][0]["Code"] == 12
+    assert api.update(DomainID=domain_id, Status="enabled")[1]["Errors"][0]["Code"] == 10
     dns.set_record("sl.example.com", "CNAME", "tracking-host.octeth.example.")
     dns.set_record("track-sl.example.com", "CNAME", "tracking-host.octeth.example.")
     assert api.verify(DomainID=domain_id)[1]["Status"] == "Enabled"
@@ -128,7 +128,7 @@ def test_status_toggle_rules(domain_app, api, dns):
     assert api.update(DomainID=domain_id, Status="Enabled")[1]["SenderDomain"]["Status"] == "Enabled"
     set_status(domain_app, domain_id, "Suspended")
     before = stored(domain_app, domain_id)
-    assert api.update(DomainID=domain_id, Status="Disabled")[1]["ErrorCode"] == 11
+    assert api.update(DomainID=domain_id, Status="Disabled")[1]["Errors"][0]["Code"] == 11
     assert stored(domain_app, domain_id) == before
 
 
@@ -145,7 +145,7 @@ def test_delete_refuses_an_administrators_status(domain_app, api):
     _, created = api.create(SenderDomain="example.com")
     set_status(domain_app, created["DomainID"], "Suspended")
     assert api.delete(DomainID=created["DomainID"]) == (200, {
-        "Success": False, "ErrorCode": 3, "ErrorText": "A Suspended sender domain cannot be deleted",
+        "Success": False, "ErrorCode": [3], "ErrorText": ["A Suspended sender domain cannot be deleted"],
         "Errors": [{"Code": 3, "Message": "A Suspended sender domain cannot be deleted"}]})
     assert stored(domain_app, created["DomainID"])["Status"] == "Suspended"
 
@@ -155,7 +155,7 @@ def test_delete_is_soft(domain_app, api):
     api.delete(DomainID=created["DomainID"])
     assert stored(domain_app, created["DomainID"])["Status"] == "Deleted"
     assert api.list()[1]["SenderDomains"] == []
-    assert api.delete(DomainID=created["DomainID"])[1]["ErrorCode"] == 2
+    assert api.delete(DomainID=created["DomainID"])[1]["Errors"][0]["Code"] == 2
 
 
 @pytest.mark.parametrize("command", ["get", "update", "delete", "verify", "dns"])
@@ -165,7 +165,7 @@ def test_someone_elses_domain_is_not_found_and_unchanged(domain_app, api, comman
     before = stored(domain_app, theirs)
     extra = {"CustomSubdomain": "em", "Status": "Disabled"} if command == "update" else {}
     status, body = getattr(api, command)(DomainID=theirs, **extra)
-    assert (status, body["ErrorCode"], body["ErrorText"]) == (200, 2, "Sender domain not found")
+    assert (status, body["Errors"][0]["Code"], body["Errors"][0]["Message"]) == (200, 2, "Sender domain not found")
     assert stored(domain_app, theirs) == before
 
 
@@ -174,7 +174,7 @@ def test_someone_elses_domain_is_not_found_and_unchanged(domain_app, api, comman
 def test_ids_that_are_not_ids_answer_like_a_missing_domain(domain_app, api, command, bad_id):
     domain_id = api.create(SenderDomain="example.com")[1]["DomainID"]
     before = stored(domain_app, domain_id)
-    assert getattr(api, command)(DomainID=bad_id)[1]["ErrorCode"] == 2
+    assert getattr(api, command)(DomainID=bad_id)[1]["Errors"][0]["Code"] == 2
     assert stored(domain_app, domain_id) == before
 
 
@@ -285,17 +285,17 @@ def test_an_update_that_keeps_the_layout_regenerates_nothing(api):
 
 def test_labels_that_make_hosts_dns_cannot_hold_are_refused(domain_app, api):
     long_labels = {"CustomSubdomain": "s" * 32, "CustomTrackPrefix": "t" * 32}  # "ttt…-sss…" is 65 octets
-    assert api.create(SenderDomain="example.com", **long_labels)[1]["ErrorCode"] == 6
+    assert api.create(SenderDomain="example.com", **long_labels)[1]["Errors"][0]["Code"] == 6
     _, created = api.create(SenderDomain="example.com")
     before = stored(domain_app, created["DomainID"])
-    assert api.update(DomainID=created["DomainID"], **long_labels)[1]["ErrorCode"] == 6
+    assert api.update(DomainID=created["DomainID"], **long_labels)[1]["Errors"][0]["Code"] == 6
     assert stored(domain_app, created["DomainID"]) == before
     longest = ".".join(["a" * 63, "b" * 63, "c" * 63, "d" * 57]) + ".com"  # 253 characters
     assert api.create(SenderDomain=longest)[0] == 400  # valid, but sl.<it> is not
 
 
 def test_invalid_punycode_is_refused(api):
-    assert api.create(SenderDomain="xn--zz.example")[1]["ErrorCode"] == 7
+    assert api.create(SenderDomain="xn--zz.example")[1]["Errors"][0]["Code"] == 7
 
 
 def test_an_empty_template_waits_for_approval_where_the_group_wants_it(domain_app):

@@ -112,7 +112,7 @@ def test_session_cookie_flags(domain_app, user, scheme):
 def test_wrong_password_is_refused_with_the_commands_message(domain_app, user):
     visitor = Visitor(domain_app)
     response = visitor.post("/login", {"username": user["Username"], "password": "not-it"})
-    assert response.status_code == 200 and "Invalid credentials" in text(response)
+    assert response.status_code == 200 and "Invalid login information" in text(response)
     assert "not-it" not in text(response)
     assert visitor.get("/").status_code == 302
 
@@ -304,6 +304,9 @@ def test_an_invalid_domain_keeps_the_form(visitor):
     response = visitor.post("/new", {"SenderDomain": "not a domain"})
     assert response.status_code == 400
     assert "Sender domain create process failed" in text(response) and 'value="not a domain"' in text(response)
+    assert "letters, digits and inner hyphens" in text(response)  # the Reason: which rule it broke
+    response = visitor.post("/new", {"SenderDomain": "example.com\u3002"})
+    assert response.status_code == 400 and "separated by &#39;.&#39; only" in text(response)
 
 
 def test_delete_asks_first(domain_app, user, visitor):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from flask import Request, current_app
 
@@ -59,33 +60,42 @@ def _user_by_api_key(db: Connection, api_key: str) -> User | None:
 
 
 def _bearer_token(request: Request) -> str | None:
+    """The token of an ``Authorization: Bearer`` header; None without one, or without a token."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer":
         return None
-    return token.strip()
+    return token.strip() or None
+
+
+def _given(params: Params, name: str) -> Any:
+    """The credential parameter ``name``; an empty or null one is absent (SPEC §3). Any other
+    value that is not text (a number, a list) is present, and wrong."""
+    value = params.get(name)
+    return None if value is None or value == "" else value
 
 
 def authenticate(request: Request, params: Params, db: Connection) -> Caller | None:
     """The caller, None when no credential was sent; code 0 for a wrong one."""
     token = _bearer_token(request)
     if token is not None:
-        user = _user_by_api_key(db, token) if token else None
+        user = _user_by_api_key(db, token)
         if user is None:
             raise authentication_failed()
         return Caller(user, "bearer")
-    if "SessionID" in params:
-        session_id = params["SessionID"]
-        user = None
-        if isinstance(session_id, str) and session_id:
-            idle = current_app.config["OCTETH_SESSION_IDLE_TIMEOUT"]
-            user = users.user_by_session(db, session_id, idle)
+    session_id = _given(params, "SessionID")
+    if session_id is not None:
+        idle = current_app.config["OCTETH_SESSION_IDLE_TIMEOUT"]
+        try:
+            user = users.user_by_session(db, session_id, idle) if isinstance(session_id, str) else None
+        except users.SessionExpired:
+            raise authentication_failed(expired=True) from None
         if user is None:
             raise authentication_failed()
         return Caller(user, "session", session_id)
-    if "APIKey" in params:
-        api_key = params["APIKey"]
-        user = _user_by_api_key(db, api_key) if isinstance(api_key, str) and api_key else None
+    api_key = _given(params, "APIKey")
+    if api_key is not None:
+        user = _user_by_api_key(db, api_key) if isinstance(api_key, str) else None
         if user is None:
             raise authentication_failed()
         return Caller(user, "apikey")

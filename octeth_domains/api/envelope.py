@@ -46,14 +46,21 @@ def _json_body(body: dict[str, Any]) -> str:
 
 
 class APIError(Exception):
-    """A failure the client is told about: ``(code, message, http_status)``."""
+    """A failure the client is told about: ``(code, message, http_status)``.
 
-    def __init__(self, code: int, message: str, status: int = 200, headers: dict | None = None):
+    ``legacy_code`` is what the legacy ``ErrorCode`` field says when it differs from the seed's
+    ``Errors[0].Code``: Octeth's 99998/99999 for a failed or expired sign-in. ``reason``, when
+    given, is a ``Reason`` beside ``Code`` and ``Message`` in the ``Errors`` entry."""
+
+    def __init__(self, code: int, message: str, status: int = 200, headers: dict | None = None,
+                 legacy_code: int | None = None, reason: str | None = None):
         super().__init__(code, message)
         self.code = code
         self.message = message
         self.status = status
         self.headers = headers or {}
+        self.legacy_code = code if legacy_code is None else legacy_code
+        self.reason = reason  # beside a message that must stay the seed's: which rule was broken
 
     @property
     def always_json(self) -> bool:
@@ -61,11 +68,16 @@ class APIError(Exception):
         return self.code in (INVALID_JSON, BAD_REQUEST)
 
     def body(self) -> dict[str, Any]:
+        # Octeth's legacy fields are arrays ("ErrorCode and ErrorText are arrays, not scalars"),
+        # and legacy clients read ErrorCode[0]; the seed's Errors list is the contract beside them.
+        entry = {"Code": self.code, "Message": self.message}
+        if self.reason:
+            entry["Reason"] = self.reason
         return {
             "Success": False,
-            "ErrorCode": self.code,
-            "ErrorText": self.message,
-            "Errors": [{"Code": self.code, "Message": self.message}],
+            "ErrorCode": [self.legacy_code],
+            "ErrorText": [self.message],
+            "Errors": [entry],
         }
 
 
@@ -86,17 +98,18 @@ def bad_request(message: str) -> APIError:
 
 
 def unknown_command(name: str | None) -> APIError:
-    if not name:
-        return APIError(UNKNOWN_COMMAND, "Missing command", 400)
-    return APIError(UNKNOWN_COMMAND, "Unknown command", 400)
+    # Octeth's own words, the name as the client sent it (shortened: it is echoed back).
+    name = name if isinstance(name, str) else ""
+    shown = name if len(name) <= 100 else name[:100] + "\u2026"
+    return APIError(UNKNOWN_COMMAND, f'Invalid API command: "{shown}" not found.', 400)
 
 
-def from_http_exception(error: Any, api_path: bool = True) -> APIError:
+def from_http_exception(error: Any, api_path: bool = True, name: str = "") -> APIError:
     """A Werkzeug HTTP error (unknown path, method, oversized body) as the envelope's hard failure."""
     if error.code == 413:
         return APIError(BAD_REQUEST, "Request body is too large", 413)
     if error.code == 404:
-        return APIError(UNKNOWN_COMMAND, "Unknown command", 400 if api_path else 404)
+        return APIError(UNKNOWN_COMMAND, unknown_command(name).message, 400 if api_path else 404)
     if error.code == 405:
         return APIError(BAD_REQUEST, "Method not supported for this path", 400)
     return APIError(BAD_REQUEST, error.name, error.code or 400)
@@ -112,8 +125,13 @@ def internal_error() -> APIError:
     return APIError(INTERNAL, "An unexpected error occurred", 500)
 
 
-def authentication_failed() -> APIError:
-    return APIError(0, "Authentication failed")
+# Octeth's legacy codes for "sign in again": a credential that is wrong, and a session that expired.
+AUTHENTICATION_FAILED = 99998
+SESSION_EXPIRED = 99999
+
+
+def authentication_failed(expired: bool = False) -> APIError:
+    return APIError(0, "Authentication failed", legacy_code=SESSION_EXPIRED if expired else AUTHENTICATION_FAILED)
 
 
 def rate_limited(retry_after: int) -> APIError:
@@ -125,12 +143,16 @@ def rate_limited(retry_after: int) -> APIError:
 def render(body: dict[str, Any], fmt: str = "JSON", status: int = 200, headers: dict | None = None) -> Response:
     """A response with ``body`` as JSON, or as the legacy XML when ``fmt == "XML"``."""
     if fmt == "XML":
-        text = to_xml(decoded(body))
+        data = to_xml(decoded(body)).encode("utf-8")
         mimetype = "text/xml"
     else:
         text = _json_body(body)
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate, which UTF-8 cannot carry but JSON's \u can
+            data = json.dumps(decoded(body), separators=(",", ":")).encode("ascii")
         mimetype = "application/json"
-    response = Response(text, status=status, mimetype=mimetype)
+    response = Response(data, status=status, mimetype=mimetype)
     response.headers.update(headers or {})
     return response
 
@@ -140,11 +162,19 @@ def render_error(error: APIError, fmt: str = "JSON") -> Response:
 
 
 _XML_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9._-]*\Z")
+# What XML 1.0 cannot carry at all, escaped or not (its Char production): C0 controls but tab and
+# newlines, lone surrogates, U+FFFE and U+FFFF. Replaced, in keys and values alike, so that a
+# value reflected from a request can never make the document unparseable.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml_text(text: str) -> str:
+    return _NOT_XML.sub("\ufffd", text)
 
 
 def _cdata(text: str) -> str:
     # "]]>" cannot appear inside a CDATA section; split it across two.
-    return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
+    return "<![CDATA[" + _xml_text(text).replace("]]>", "]]]]><![CDATA[>") + "]]>"
 
 
 def _xml_value(value: Any, out: list[str]) -> None:
@@ -165,6 +195,7 @@ def _xml_value(value: Any, out: list[str]) -> None:
 def _xml_element(key: str, value: Any, out: list[str]) -> None:
     # Host names such as "1mail.example.com" are keys too, and not every key is an XML name:
     # those become <node key="…"> so that the document still parses.
+    key = _xml_text(key)
     if _XML_NAME.match(key) and not key.lower().startswith("xml"):
         out.append(f"<{key}>")
         _xml_value(value, out)

@@ -43,8 +43,8 @@ ERROR = {
     "required": ["Success", "ErrorCode", "ErrorText", "Errors"],
     "properties": {
         "Success": {"type": "boolean", "enum": [False]},
-        "ErrorCode": INTEGER,
-        "ErrorText": STRING,
+        "ErrorCode": {"type": "array", "items": INTEGER},
+        "ErrorText": {"type": "array", "items": STRING},
         "Errors": {"type": "array", "items": {"type": "object", "required": ["Code", "Message"],
                                                "properties": {"Code": INTEGER, "Message": STRING}}},
     },
@@ -74,14 +74,13 @@ SUCCESS: dict[str, dict[str, Any]] = {
     "dns.authorize": _ok({"success": TRUE}),
     "dns.set": {"type": "object", "required": ["success"],
                 "properties": {"success": TRUE, "Records": {"type": "array", "items": STRING}}},
-    "user.login": _ok({"Success": TRUE, "ErrorCode": INTEGER, "SessionID": STRING, "UserInfo": {"type": "object"}}),
+    "user.login": _ok({"Success": TRUE, "ErrorCode": INTEGER, "ErrorText": STRING, "SessionID": STRING, "UserInfo": {"type": "object"}}),
     "user.logout": _ok({"Success": TRUE, "ErrorCode": INTEGER}),
 }
 # Statuses other than 200 that a command's business errors answer with (SPEC §4).
 BUSINESS_STATUSES = {
     "user.senderdomain.create": ("400", "403", "500"),
     "user.senderdomain.update": ("500",),
-    "user.senderdomain.delete": ("422",),
     "user.login": ("429",),
 }
 

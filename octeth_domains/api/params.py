@@ -1,19 +1,23 @@
 """Collecting and reading request parameters (SPEC §2).
 
 A request's parameters become one case-insensitive mapping. Which parts of the request feed it
-depends on the method; a name that arrives twice with different values is refused (100001), since
-letting one silently win is how parameters get smuggled past a proxy or a log.
+depends on the method. A name that arrives more than once keeps the value PHP's ``$_REQUEST``
+would: the last one within a source, the body's over the query string's (legacy clients repeat
+parameters; Octeth never refused them). Every layer reads this one mapping, so no layer can see
+another value than the next.
 """
 from __future__ import annotations
 
+import io
 import json
 import re
 from typing import Any, Iterable, Iterator, Mapping
 
 from flask import Request
+from werkzeug.exceptions import RequestEntityTooLarge
 from marshmallow import ValidationError, fields
 
-from .envelope import bad_request, invalid_json
+from .envelope import invalid_json
 
 # Commands that also read a JSON body on GET and DELETE: the seed's dns.* examples send one.
 BODY_ON_GET = frozenset({"dns.provider", "dns.authorize", "dns.set"})
@@ -33,11 +37,12 @@ class Params(Mapping[str, Any]):
         self._names: dict[str, str] = {}
 
     def add(self, name: str, value: Any) -> None:
+        """Set ``name``; a later value of the same name replaces the earlier one and counts as
+        the latest arrival (see :meth:`latest`)."""
         key = fold(name)
-        if key in self._values and comparable(self._values[key]) != comparable(value):
-            raise bad_request(f"Parameter {name} was given more than once with different values")
+        self._values.pop(key, None)
         self._values[key] = value
-        self._names.setdefault(key, name)
+        self._names[key] = name
 
     def update_from(self, items: Iterable[tuple[str, Any]], skip: frozenset[str] = frozenset()) -> None:
         for name, value in items:
@@ -56,6 +61,12 @@ class Params(Mapping[str, Any]):
     def __len__(self) -> int:
         return len(self._values)
 
+    def latest(self, names: Iterable[str]) -> str | None:
+        """Of ``names`` (spellings of one parameter), the one given last; None if none was."""
+        wanted = {fold(name) for name in names}
+        found = [key for key in self._values if key in wanted]
+        return found[-1] if found else None
+
     def without(self, *names: str) -> "Params":
         """A copy lacking ``names``: the credential, once it has been used."""
         copy = Params()
@@ -67,26 +78,30 @@ class Params(Mapping[str, Any]):
         return copy
 
 
-def comparable(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, sort_keys=True)
-    return str(value)
-
-
-def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    # json.loads keeps the last of two equal keys without a word; that is a smuggling hole too.
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result and comparable(result[key]) != comparable(value):
-            raise bad_request(f"Parameter {key} was given more than once with different values")
-        result[key] = value
-    return result
-
-
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
+
+
+def read_streamed_body(request: Request, max_bytes: int) -> None:
+    """Read a body sent without a ``Content-Length`` (chunked) whole, before anything parses it,
+    and refuse it with 413 when it is longer than ``max_bytes``. Werkzeug stops such a stream at
+    the limit without a word, so the request would run on the first part of its body; a body of
+    known length over the limit is refused by Werkzeug itself."""
+    environ = request.environ
+    if request.content_length is not None or not environ.get("wsgi.input_terminated"):
+        return  # a length, or a server that does not end the stream (Werkzeug reads nothing)
+    stream, parts, size = environ["wsgi.input"], [], 0
+    while size <= max_bytes:
+        part = stream.read(min(65536, max_bytes + 1 - size))
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    if size > max_bytes:
+        raise RequestEntityTooLarge()
+    data = b"".join(parts)
+    environ["wsgi.input"] = io.BytesIO(data)
+    environ["CONTENT_LENGTH"] = str(len(data))
 
 
 def read_json_body(request: Request) -> dict[str, Any] | None:
@@ -97,7 +112,8 @@ def read_json_body(request: Request) -> dict[str, Any] | None:
     if not raw.strip():
         return None
     try:
-        body = json.loads(raw, object_pairs_hook=_object, parse_constant=_no_constant)
+        # Of two equal keys the last wins, as json.loads (and PHP's json_decode) keep it.
+        body = json.loads(raw, parse_constant=_no_constant)
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise invalid_json() from None
     if not isinstance(body, dict):
@@ -156,17 +172,23 @@ def parse_bool(value: Any) -> bool:
     raise ValueError(f"not a boolean: {value!r}")
 
 
+# The id columns are INT UNSIGNED (sql/mysql/0001_init.sql): a larger id exists nowhere, and
+# must not reach a driver that cannot bind it (SQLite's 64-bit limit is an OverflowError).
+ID_MAX = 2**32 - 1
+
+
 def parse_id(value: Any) -> int | None:
     """A JSON integer or a string of digits; anything else is an id that exists nowhere (None).
 
-    ``"1 OR 1=1"``, ``"12abc"``, ``-1`` and ``1e3`` are never coerced into a number.
+    ``"1 OR 1=1"``, ``"12abc"``, ``-1`` and ``1e3`` are never coerced into a number, and an id
+    beyond the column's range is no id either.
     """
     if isinstance(value, bool):
         return None
-    if isinstance(value, int):
-        return value if value >= 0 else None
-    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,18}", value):
-        return int(value)
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,20}", value):
+        value = int(value)
+    if isinstance(value, int) and 0 <= value <= ID_MAX:
+        return value
     return None
 
 

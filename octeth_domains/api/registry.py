@@ -18,7 +18,7 @@ from typing import Any, Callable
 from marshmallow import EXCLUDE, Schema, ValidationError
 
 from .envelope import APIError, bad_request, unknown_command
-from .params import Params, comparable, fold
+from .params import Params, fold
 
 Route = tuple[str, str]  # (HTTP method, path below /api/v1/)
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -40,20 +40,18 @@ class Command:
 
     def load(self, params: Params) -> dict[str, Any]:
         """Validate ``params`` with the schema; the first failing field, in declaration order,
-        becomes the command's own error code (``metadata={"missing": …, "invalid": …}``)."""
+        becomes the command's own error code (:func:`field_errors`)."""
         schema = self._schema
         if schema is None:
             return {}
         data = {}
         for name, schema_field in schema.fields.items():
             key = schema_field.data_key or name
-            # An empty value is a missing one, as the PHP product's empty() saw it.
-            given = [params[spelling] for spelling in (key, *schema_field.metadata.get("aliases", ()))
-                     if spelling in params and params[spelling] not in ("", None)]
-            if len({comparable(value) for value in given}) > 1:
-                raise bad_request(f"Parameter {key} was given more than once with different values")
-            if given:
-                data[key] = given[0]
+            # Of several spellings the last given wins; an empty value is a missing one, as the
+            # PHP product's empty() saw it.
+            spelling = params.latest((key, *schema_field.metadata.get("aliases", ())))
+            if spelling is not None and params[spelling] not in ("", None):
+                data[key] = params[spelling]
         try:
             return schema.load(data, unknown=EXCLUDE)
         except ValidationError as error:
@@ -61,10 +59,27 @@ class Command:
             for name, schema_field in schema.fields.items():
                 key = schema_field.data_key or name
                 if key in messages:
-                    which = "invalid" if key in data else "missing"
-                    code, message, *status = schema_field.metadata[which]
+                    missing, invalid = field_errors(schema_field)
+                    code, message, *status = invalid if key in data else missing
                     raise APIError(code, message, status[0] if status else 200) from None
             raise
+
+
+def field_errors(schema_field: Any) -> tuple[tuple, tuple]:
+    """The (missing, invalid) errors of a schema field: ``metadata={"missing": (code, message[,
+    status]), "invalid": …}``. An invalid value falls back to the missing code, which is what the
+    seed gives where it names no other (a ``true`` where a string belongs is no usable value)."""
+    missing = schema_field.metadata.get("missing")
+    return missing, schema_field.metadata.get("invalid", missing)
+
+
+def _check_schema(name: str, schema: Schema) -> None:
+    # Refused at registration, so that no field can reach a request without its error codes.
+    for field_name, schema_field in schema.fields.items():
+        missing, invalid = field_errors(schema_field)
+        if invalid is None:
+            raise RuntimeError(f"command {name}: parameter {field_name} declares neither a 'missing' nor an"
+                               " 'invalid' error in its metadata")
 
 
 class Registry:
@@ -85,9 +100,10 @@ class Registry:
             key = fold(name)
             if key in self.commands:
                 raise RuntimeError(f"command {name} is declared twice")
-            entry = Command(
-                name, handler, rest, permission, schema, authenticated, schema() if schema else None
-            )
+            instance = schema() if schema else None
+            if instance is not None:
+                _check_schema(name, instance)
+            entry = Command(name, handler, rest, permission, schema, authenticated, instance)
             self.commands[key] = entry
             for method, path in [rest] if isinstance(rest, tuple) else rest or []:
                 self.routes.setdefault(fold(path), {})[method.upper()] = entry

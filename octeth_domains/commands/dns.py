@@ -13,8 +13,8 @@ from flask import current_app
 from marshmallow import Schema
 
 from ..api.auth import Caller
-from ..api.envelope import APIError, bad_request
-from ..api.params import Text, comparable
+from ..api.envelope import APIError
+from ..api.params import Text
 from ..api.registry import command
 from ..db import get_db
 from ..locks import LockTimeout, zone_lock
@@ -28,6 +28,7 @@ from ..senderdomains.names import InvalidDomain, normalize_domain
 log = logging.getLogger(__name__)
 
 MISSING_DOMAIN = {"missing": (1, "Missing Domain parameter")}
+RECORD_TYPE_MISSING = 'Missing record type parameter (e.g. "campaign", "email-gateway")'
 API_URL_SETTINGS = {
     "cloudflare": "OCTETH_CLOUDFLARE_API_URL",
     "godaddy": "OCTETH_GODADDY_API_URL",
@@ -45,17 +46,21 @@ class ProviderSchema(Schema):
     Domain = Text(required=True, metadata=MISSING_DOMAIN)
 
 
-class CredentialSchema(Schema):
+class AuthorizeSchema(Schema):
     # Both spellings of each credential are accepted: the seed's (Api_key, Useranem, …) and the
-    # later pages' (ApiKey, Username, …). ApiKey is read apart, see _provider_key.
+    # later pages' (ApiKey, Username, …). ApiKey is read apart, see _provider_key. A value of the
+    # wrong kind (a JSON true, a list) is no value: the seed's code for a missing one.
     Domain = Text(required=True, metadata=MISSING_DOMAIN)
-    Api_key = Text()
-    ApiKey = Text()
-    Provider = Text()
-    ApiSecret = Text(metadata={"aliases": ("Api_secret",)})
-    ApiUser = Text(metadata={"aliases": ("Api_user",)})
-    Username = Text(metadata={"aliases": ("Useranem",)})
-    RecordType = Text(metadata={"aliases": ("Record_type",)})
+    Api_key = Text(metadata={"missing": (2, "Missing API key parameter")})
+    ApiKey = Text(metadata={"missing": (2, "Missing API key parameter")})
+    Provider = Text(metadata={"missing": (3, "Missing provider parameter")})
+    ApiSecret = Text(metadata={"aliases": ("Api_secret",), "missing": (5, "Missing API secret parameter")})
+    ApiUser = Text(metadata={"aliases": ("Api_user",), "missing": (6, "Missing API user parameter")})
+    Username = Text(metadata={"aliases": ("Useranem",), "missing": (7, "Missing username parameter")})
+
+
+class SetSchema(AuthorizeSchema):
+    RecordType = Text(metadata={"aliases": ("Record_type",), "missing": (4, RECORD_TYPE_MISSING)})
 
 
 def _zone_lookup(domain: str):
@@ -76,14 +81,14 @@ def dns_provider(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
 
 
 def _provider_key(args: dict[str, Any], caller: Caller) -> str | None:
-    """``Api_key`` always names the provider's key; ``ApiKey`` does only when the caller did not
-    use that same name to authenticate (it is ``APIKey`` once case is folded)."""
-    keys = [args["Api_key"]] if "Api_key" in args else []
+    """``Api_key`` always names the provider's key, and wins when both are sent; ``ApiKey`` does
+    only when the caller did not use that same name to authenticate (it is ``APIKey`` once case
+    is folded)."""
+    if "Api_key" in args:
+        return args["Api_key"]
     if caller.via != "apikey" and "ApiKey" in args:
-        keys.append(args["ApiKey"])
-    if len({comparable(key) for key in keys}) > 1:
-        raise bad_request("Parameter Api_key was given more than once with different values")
-    return keys[0] if keys else None
+        return args["ApiKey"]
+    return None
 
 
 def _client(args: dict[str, Any], caller: Caller, unsupported_code: int = 8):
@@ -114,7 +119,7 @@ def _domain(args: dict[str, Any], code: int, message: str) -> str:
         raise APIError(code, f"{message}: invalid domain name") from None
 
 
-@command("dns.authorize", rest=[("POST", "dns.authorize"), ("GET", "dns.authorize")], schema=CredentialSchema)
+@command("dns.authorize", rest=[("POST", "dns.authorize"), ("GET", "dns.authorize")], schema=AuthorizeSchema)
 def dns_authorize(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
     prefix = "An error occurred during authorization"
     client = _client(args, caller)
@@ -135,13 +140,16 @@ def dns_authorize(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
     return {"success": True}
 
 
-@command("dns.set", rest=[("POST", "dns.set"), ("GET", "dns.set")], schema=CredentialSchema)
+@command("dns.set", rest=[("POST", "dns.set"), ("GET", "dns.set")], schema=SetSchema)
 def dns_set(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
     prefix = "Failed to set DNS records for this domain"
     client = _client(args, caller)
     kind = (args.get("RecordType") or "").strip().lower()
+    if not kind:
+        raise APIError(4, RECORD_TYPE_MISSING)
     if kind not in (templates.CAMPAIGN, templates.EMAIL_GATEWAY):
-        raise APIError(4, 'Missing record type parameter (e.g. "campaign", "email-gateway")')
+        raise APIError(4, f"Invalid record type {args['RecordType'][:64]!r}: allowed values are"
+                          f" {templates.CAMPAIGN!r} and {templates.EMAIL_GATEWAY!r}")
     domain = _domain(args, 9, prefix)
     records = _records_to_publish(caller, kind, domain, prefix)
     wanted = [Record(host, rtype, value) for host, (rtype, value) in records.items()]
@@ -166,6 +174,7 @@ def dns_set(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
 def _records_to_publish(caller: Caller, kind: str, domain: str, prefix: str) -> dict[str, tuple[str, str]]:
     if kind == templates.EMAIL_GATEWAY:
         rendered = current_app.extensions["octeth_senderdomains"].render(templates.EMAIL_GATEWAY, caller.user.dns_template, domain, {})
+        _refuse_campaign_hosts(caller, domain, rendered, prefix)
     else:
         row = model.find_pair(get_db(), domain, caller.user.user_id)
         if row is None or row["Status"] == model.DELETED:
@@ -174,7 +183,22 @@ def _records_to_publish(caller: Caller, kind: str, domain: str, prefix: str) -> 
     return {host: (record[0], record[1]) for host, record in rendered.items()}
 
 
+def _refuse_campaign_hosts(caller: Caller, domain: str, rendered: dict[str, Any], prefix: str) -> None:
+    """Code 9 when an email-gateway record would land on a host that the caller's campaign
+    sender domain of this name holds: the two templates would overwrite each other in turn."""
+    row = model.find_pair(get_db(), domain, caller.user.user_id)
+    if row is None or row["Status"] == model.DELETED:
+        return
+    held = {host.rstrip(".").lower() for host in model.records_of(row)}
+    for host in rendered:
+        if host.rstrip(".").lower() in held:
+            raise APIError(9, f"{prefix}: {host} holds a record of your sender domain {domain}; the email-gateway"
+                              " records cannot share it (ask the operator to change the templates)")
+
+
 def _cleaned(error: Exception, client: Any, code: int, prefix: str | None) -> APIError:
     text = scrub(f"{error.__class__.__name__}: {error}", client.credentials.values())
     log.error("dns command failed unexpectedly: %s", text)
-    return APIError(code, f"{prefix}: {text}" if prefix else text)
+    # The details are for the operator's log; the caller learns that it failed, in words.
+    said = "an unexpected error occurred; the service's log has the details"
+    return APIError(code, f"{prefix}: {said}" if prefix else said[0].upper() + said[1:])

@@ -70,7 +70,7 @@ class UpdateSchema(Schema):
 
 
 class VerifySchema(Schema):
-    DomainID = Identifier()
+    DomainID = Identifier(metadata=MISSING_ID)
     VerifyAll = _switch("VerifyAll")
 
 
@@ -119,8 +119,8 @@ def create_sender_domain(args: dict[str, Any], caller: Caller) -> dict[str, Any]
         domain = normalize_domain(args["SenderDomain"])
     except LocalhostDomain:
         raise APIError(4, "localhost is not a valid sender domain") from None
-    except InvalidDomain:
-        raise APIError(7, "Sender domain create process failed", 400) from None
+    except InvalidDomain as error:
+        raise APIError(7, "Sender domain create process failed", 400, reason=error.reason) from None
     options = {"LinkTracking": 1, "OpenTracking": 1, "UnsubscribeLink": 0}
     options.update({name: int(args[name]) for name in SWITCHES if name in args})
     for name in ("CustomSubdomain", "CustomTrackPrefix"):

@@ -14,10 +14,13 @@ from ..db import get_db
 from ..models import users
 
 
+INVALID_LOGIN = (3, "Invalid login information")  # Octeth's words, as its users page shows
+
+
 class LoginSchema(Schema):
-    Username = Text(required=True, metadata={"missing": (1, "Missing username"), "invalid": (3, "Invalid credentials")})
-    Password = Text(metadata={"invalid": (3, "Invalid credentials")})
-    APIKey = Text(metadata={"invalid": (3, "Invalid credentials")})
+    Username = Text(metadata={"missing": (1, "Missing username"), "invalid": INVALID_LOGIN})
+    Password = Text(metadata={"missing": (2, "Missing password"), "invalid": INVALID_LOGIN})
+    APIKey = Text(metadata={"missing": INVALID_LOGIN})
 
 
 @command(
@@ -28,23 +31,35 @@ class LoginSchema(Schema):
     authenticated=False,
 )
 def login(args: dict[str, Any], caller: None) -> dict[str, Any]:
+    """``Username`` + ``Password``, ``Username`` + the user's ``APIKey``, or an ``APIKey`` alone
+    (Octeth's authorization page): each trades for a session."""
     db = get_db()
-    password, api_key = args.get("Password"), args.get("APIKey")
-    limits.refuse_locked_login(args["Username"])
-    if password:
-        user = users.user_by_password(db, args["Username"], password)
-    elif api_key:
-        # Trading an API key for a session, as the PHP front end does; the key must be the user's.
+    username, password, api_key = args.get("Username"), args.get("Password"), args.get("APIKey")
+    if username is None:
+        if not api_key:
+            raise APIError(1, "Missing username")
+        # A key is 160 random bits: the per-address rate limit is brake enough, no name to lock.
         user = users.user_by_api_key(db, api_key)
-        if user is not None and user.username != args["Username"]:
-            user = None
+        if user is None:
+            raise APIError(*INVALID_LOGIN)
     else:
-        raise APIError(2, "Missing password")
-    if user is None:
-        limits.count_failed_login(args["Username"])
-        raise APIError(3, "Invalid credentials")
+        if not password and not api_key:
+            raise APIError(2, "Missing password")
+        # Failures count under the name the database matches ("bob  " finds bob on MariaDB),
+        # so that spelling a name differently buys no fresh attempts.
+        name = users.login_name(db, username)
+        limits.refuse_locked_login(name)
+        if password:
+            user = users.user_by_password(db, username, password)
+        else:
+            user = users.user_by_api_key(db, api_key)
+            if user is not None and user.username != name:
+                user = None
+        if user is None:
+            limits.count_failed_login(name)
+            raise APIError(*INVALID_LOGIN)
     session_id = users.create_session(db, user.user_id)
-    return {"Success": True, "ErrorCode": 0, "SessionID": session_id, "UserInfo": user.info()}
+    return {"Success": True, "ErrorCode": 0, "ErrorText": "", "SessionID": session_id, "UserInfo": user.info()}
 
 
 @command("user.logout", rest=("POST", "user.logout"), permission=None)

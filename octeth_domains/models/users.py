@@ -149,6 +149,14 @@ def user_by_api_key(db: Connection, api_key: str) -> User | None:
     return _user(row)
 
 
+def login_name(db: Connection, username: str) -> str:
+    """The name a sign-in for ``username`` is counted under: the account's own spelling when the
+    database finds one (MariaDB's PAD SPACE collation ignores trailing spaces), else the name as
+    that comparison sees it."""
+    row = db.one("SELECT Username FROM {p}users WHERE Username = ?", (username,))
+    return row["Username"] if row else username.rstrip(" ")
+
+
 def user_by_password(db: Connection, username: str, password: str) -> User | None:
     row = db.one(_USER_SELECT + " WHERE u.Username = ?", (username,))
     stored = row["PasswordHash"] if row and row["PasswordHash"] else _DUMMY_PASSWORD_HASH
@@ -167,8 +175,13 @@ def create_session(db: Connection, user_id: int) -> str:
     return session_id
 
 
+class SessionExpired(Exception):
+    """The session existed but was idle longer than allowed; it is gone now."""
+
+
 def user_by_session(db: Connection, session_id: str, idle_timeout: int) -> User | None:
-    """The session's user if it has been used within ``idle_timeout`` seconds; that use is noted."""
+    """The session's user if it has been used within ``idle_timeout`` seconds; that use is noted.
+    None for an unknown session; :class:`SessionExpired` for one that was idle too long."""
     digest = token_hash(session_id)
     row = db.one(
         "SELECT SessionHash, RelUserID, LastSeenAt FROM {p}sessions WHERE SessionHash = ?", (digest,)
@@ -178,7 +191,7 @@ def user_by_session(db: Connection, session_id: str, idle_timeout: int) -> User 
     now = int(time.time())
     if now - int(row["LastSeenAt"]) > idle_timeout:
         db.execute("DELETE FROM {p}sessions WHERE SessionHash = ?", (digest,))
-        return None
+        raise SessionExpired()
     # Writing on every request would make each read a write; a minute's precision is plenty.
     if now - int(row["LastSeenAt"]) >= min(60, idle_timeout // 2):
         db.execute("UPDATE {p}sessions SET LastSeenAt = ? WHERE SessionHash = ?", (now, digest))

@@ -575,7 +575,7 @@ class Provider(abc.ABC):
         ):
             if hint in text:
                 return words
-        return type(exc).__name__
+        return "the connection failed"  # never a library's exception name: it tells a user nothing
 
     def _unavailable(self, response: requests.Response) -> ProviderError:
         """The error for a 5xx or 429 that outlived the retries."""

@@ -66,6 +66,20 @@ def provider_of(nameservers: Sequence[str]) -> str | None:
     return found.pop() if len(found) == 1 else None
 
 
+def _in_words(error: Exception) -> str:
+    """What a failed zone lookup means, for a person: never dnspython's class name (NoRootSOA)."""
+    for kind, words in (
+        (dns.resolver.NXDOMAIN, "the name does not exist in DNS"),
+        (dns.resolver.NoRootSOA, "no DNS zone holds it"),
+        (dns.resolver.NoNameservers, "no DNS server gave an answer"),
+        (dns.exception.Timeout, "the DNS lookup timed out"),
+        (dns.resolver.NoAnswer, "DNS has no nameservers for it"),
+    ):
+        if isinstance(error, kind):
+            return words
+    return "not a name DNS can look up" if isinstance(error, ValueError) else "the DNS lookup failed"
+
+
 def find_zone(domain: str, servers: Sequence[tuple[str, int]] | None, timeout: float) -> ZoneInfo:
     """The zone holding ``domain``, its NS host names, and the provider they point to."""
     resolver = _resolver(servers, timeout)
@@ -73,7 +87,7 @@ def find_zone(domain: str, servers: Sequence[tuple[str, int]] | None, timeout: f
         zone = dns.resolver.zone_for_name(dns.name.from_text(domain), resolver=resolver, lifetime=timeout)
         answer = resolver.resolve(zone, "NS", search=False)
     except (dns.exception.DNSException, ValueError) as error:
-        raise DetectionFailed(f"cannot find the DNS zone of {domain}: {error.__class__.__name__}") from None
+        raise DetectionFailed(f"cannot find the DNS zone of {domain}: {_in_words(error)}") from None
     if zone == dns.name.root:
         raise DetectionFailed(f"{domain} is not in any delegated zone")
     nameservers = tuple(sorted(rdata.target.to_text().rstrip(".").lower() for rdata in answer))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import idna
 
@@ -10,36 +11,67 @@ _CUSTOM_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?\Z")
 
 
 class InvalidDomain(ValueError):
-    """Not a name a sender domain can have."""
+    """Not a name a sender domain can have; ``reason`` says which rule it broke, in words."""
+
+    def __init__(self, text: str, reason: str = "not a domain name") -> None:
+        super().__init__(text, reason)
+        self.reason = reason
 
 
 class LocalhostDomain(InvalidDomain):
     """``localhost``, which the seed refuses with a code of its own."""
 
 
+# The full stops IDNA (UTS #46) maps to ".": ideographic, fullwidth and halfwidth ideographic.
+_OTHER_DOTS = "\u3002\uff0e\uff61"
+_DOTS = str.maketrans({dot: "." for dot in _OTHER_DOTS})
+
+
+def is_localhost(text: str) -> bool:
+    """``localhost`` or a name under it (RFC 6761), however it is spelled: case, fullwidth
+    letters (NFKC), any full stop, trailing dots."""
+    name = unicodedata.normalize("NFKC", text).translate(_DOTS).strip().rstrip(".").casefold()
+    return name == "localhost" or name.endswith(".localhost")
+
+
 def normalize_domain(text: str) -> str:
     """The domain as stored: lower case, no trailing dot, IDN in its ASCII (punycode) form.
 
-    Raises :class:`LocalhostDomain` for ``localhost`` and :class:`InvalidDomain` for any name that
-    is not at least two labels of letters, digits and inner hyphens, 1–63 each, 253 in all.
+    Raises :class:`LocalhostDomain` for ``localhost`` and the names under it, and
+    :class:`InvalidDomain` for any name that is not at least two labels of letters, digits and
+    inner hyphens, 1–63 each, 253 in all. One trailing ASCII dot is removed; labels are separated
+    by ASCII dots only, so ``a.com..``, ``a.com。`` and ``a。com`` are all invalid alike, rather
+    than one of them passing because IDNA happens to map its dot.
     """
-    name = text.strip().rstrip(".").lower()
-    if name == "localhost":
-        raise LocalhostDomain(name)
-    if not name or len(name) > 253 * 4:  # bound the work before idna sees it
-        raise InvalidDomain(text)
+    too_long = "a domain name has at most 253 characters"
+    if len(text) > 253 * 4:  # bound the work before NFKC and idna see it
+        raise InvalidDomain(text, too_long)
+    if is_localhost(text):
+        raise LocalhostDomain(text)
+    name = text.strip().lower()
+    name = name[:-1] if name.endswith(".") else name
+    if not name:
+        raise InvalidDomain(text, "the name is empty")
+    if any(dot in name for dot in _OTHER_DOTS):
+        raise InvalidDomain(text, "labels are separated by '.' only")
     try:
         if not name.isascii():
             name = idna.encode(name, uts46=True).decode("ascii")
         elif "xn--" in name:
             idna.decode(name)  # an ASCII-compatible label must decode to a valid IDN label
     except (idna.IDNAError, UnicodeError):
-        raise InvalidDomain(text) from None
+        raise InvalidDomain(text, "not a valid internationalised domain name") from None
     labels = name.split(".")
-    if len(name) > 253 or len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
-        raise InvalidDomain(text)
+    if len(name) > 253:
+        raise InvalidDomain(text, too_long)
+    if not all(_LABEL.match(label) for label in labels):
+        raise InvalidDomain(text, "each label is 1-63 letters, digits and inner hyphens, with no empty label")
+    if len(labels) < 2:
+        raise InvalidDomain(text, "a domain name has at least two labels (example.com)")
     if labels[-1].isdigit():  # 192.0.2.1 is an address, not a domain
-        raise InvalidDomain(text)
+        raise InvalidDomain(text, "an IP address is not a domain name")
+    if is_localhost(name):  # "xn--" spellings that decode to it
+        raise LocalhostDomain(text)
     return name
 
 

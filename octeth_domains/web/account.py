@@ -20,7 +20,7 @@ def login():
     try:
         answer = doors.call("user.login", Username=username or None, Password=request.form.get("password") or None)
     except APIError as error:
-        # The command's message ("Invalid credentials") says no more than it says to an API client.
+        # The command's message ("Invalid login information") says no more than it says to an API client.
         status = error.status if error.status >= 400 else 200
         return render_template("web/login.html", username=username, error=error.message), status, error.headers
     sign_in(answer["SessionID"], answer["UserInfo"]["Username"])

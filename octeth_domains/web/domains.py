@@ -27,7 +27,9 @@ def create():
     except APIError as error:
         if not form_can_answer(error):
             raise
-        return render_template("web/new.html", name=name, error=error.message), 400
+        # The seed's message for code 7 says only that it failed; the Reason says which rule.
+        shown = f"{error.message}: {error.reason}" if error.reason else error.message
+        return render_template("web/new.html", name=name, error=shown), 400
     domain_id = answer["DomainID"]
     mark_fresh(domain_id)
     flash(f"{answer['SenderDomain']['SenderDomain']} was added. Publish the DNS records below, then verify them.",
