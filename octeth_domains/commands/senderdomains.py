@@ -2,9 +2,10 @@
 the seed's response."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from marshmallow import Schema, ValidationError
+from marshmallow import Schema, ValidationError, fields
 
 from ..api.auth import Caller
 from ..api.envelope import APIError
@@ -12,6 +13,7 @@ from ..api.params import Boolean, Identifier, Text
 from ..api.registry import command
 from ..db import get_db
 from ..models import senderdomains as model
+from ..models import stats
 from ..senderdomains import listing, service, templates
 from ..senderdomains.names import InvalidDomain, LocalhostDomain, is_custom_label, normalize_domain
 
@@ -39,6 +41,22 @@ def _label(name: str) -> Text:
 
 class DomainIdSchema(Schema):
     DomainID = Identifier(required=True, metadata=MISSING_ID)
+
+
+class GetSchema(Schema):
+    DomainID = Identifier(required=True, metadata=MISSING_ID)
+    # Octeth v5.9.4: days of daily stats, clamped to 1..365; anything not a number is the default.
+    days = fields.Raw()
+
+
+STATS_DAYS_DEFAULT, STATS_DAYS_MAX = 30, 365
+
+
+def _stats_days(raw: Any) -> int:
+    text = str(raw).strip()
+    if not re.fullmatch(r"[+-]?\d{1,12}", text):
+        return STATS_DAYS_DEFAULT
+    return min(max(int(text), 1), STATS_DAYS_MAX)
 
 
 class CreateSchema(Schema):
@@ -81,12 +99,24 @@ def list_sender_domains(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
     return {"Success": True, "SenderDomains": listing.sender_domains(get_db(), caller.user.user_id)}
 
 
-@command("user.senderdomain.get", rest=("GET", "user.senderdomain"), schema=DomainIdSchema)
+@command("user.senderdomain.get", rest=("GET", "user.senderdomain"), schema=GetSchema)
 def get_sender_domain(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
-    row = model.get_owned(get_db(), args["DomainID"], caller.user.user_id)
+    day = stats.today()
+    row = model.get_owned_with_stats(get_db(), args["DomainID"], caller.user.user_id, day)
     if row is None:
         raise service.not_found()
-    return {"Success": True, "SenderDomain": model.as_seed_object(row)}
+    answer = {"Success": True, "SenderDomain": model.as_seed_object(row)}
+    if "days" in args:
+        days = _stats_days(args["days"])
+        answer["Days"] = days
+        answer["Stats"] = {
+            str(entry["StatDate"])[:10]: {
+                "Period": str(entry["StatDate"])[:10],
+                **{name: int(entry[name]) for name in ("Sent", "Delivered", "Bounced", "Complaints")},
+            }
+            for entry in stats.daily(get_db(), int(row["DomainID"]), days, day)
+        }
+    return answer
 
 
 @command("user.senderdomain.create", rest=("POST", "user.senderdomain"), schema=CreateSchema)
