@@ -117,4 +117,8 @@ def from_environment(instance_path: str, env: Mapping[str, str] | None = None) -
         "OCTETH_NAMECHEAP_CLIENT_IP": env.get("OCTETH_NAMECHEAP_CLIENT_IP", ""),
         "OCTETH_POWERDNS_API_URL": env.get("OCTETH_POWERDNS_API_URL") or None,
         "OCTETH_PROVIDER_TIMEOUT": _float(env, "OCTETH_PROVIDER_TIMEOUT", 10.0),
+        "OCTETH_SPF_INCLUDE": env.get("OCTETH_SPF_INCLUDE", "").strip() or None,
+        "OCTETH_SMTP_URL": env.get("OCTETH_SMTP_URL", "").strip() or None,
+        "OCTETH_SENDTEST_FROM_PREFIX": env.get("OCTETH_SENDTEST_FROM_PREFIX", "").strip() or "test",
+        "OCTETH_DEMO_MODE": env.get("OCTETH_DEMO_MODE", "").strip().lower() in ("1", "true", "yes", "on"),
     }

@@ -163,11 +163,10 @@ class Cloudflare(Provider):
                 priority, _, host = record.value.partition(" ")
                 body["priority"], body["content"] = int(priority), host.rstrip(".")
             if change.replaces is not None and change.replaces.ref:
-                self._call("PATCH", f"{path}/{change.replaces.ref}", json={
-                    "type": record.type,
-                    "content": body["content"],
-                    "proxied": False,
-                })
+                update = {"type": record.type, "content": body["content"]}
+                if "proxied" in body:
+                    update["proxied"] = False
+                self._call("PATCH", f"{path}/{change.replaces.ref}", json=update)
                 continue
             try:
                 self._call("POST", path, json=body)

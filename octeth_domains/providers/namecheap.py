@@ -198,8 +198,11 @@ class Namecheap(Provider):
             if change.replaces is not None:
                 for h in hosts:
                     same_name = absolute_name(h["HostName"], zone.name) == record.name
-                    if h["RecordType"] == "CNAME" and same_name:
+                    if not same_name or h["RecordType"] != record.type:
+                        continue
+                    if record.type == "CNAME" or h["Address"] == change.replaces.value:
                         h["Address"] = _address(record)
+                        break
                 continue
             mx_pref = "10"
             address = _address(record)
