@@ -35,6 +35,9 @@ class Command:
     permission: str | None = DEFAULT_PERMISSION
     schema: type[Schema] | None = None
     authenticated: bool = True
+    # A limit of its own besides the service-wide one, in flask-limiter's notation
+    # ("10 per 5 minutes"), counted per user (api/limits.py check_command).
+    limit: str | None = None
     # Loaded once: a schema instance holds no per-request state.
     _schema: Schema | None = field(default=None, compare=False, repr=False)
 
@@ -80,13 +83,14 @@ class Registry:
         permission: str | None = DEFAULT_PERMISSION,
         schema: type[Schema] | None = None,
         authenticated: bool = True,
+        limit: str | None = None,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             key = fold(name)
             if key in self.commands:
                 raise RuntimeError(f"command {name} is declared twice")
             entry = Command(
-                name, handler, rest, permission, schema, authenticated, schema() if schema else None
+                name, handler, rest, permission, schema, authenticated, limit, schema() if schema else None
             )
             self.commands[key] = entry
             for method, path in [rest] if isinstance(rest, tuple) else rest or []:

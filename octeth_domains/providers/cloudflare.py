@@ -20,6 +20,9 @@ from .base import (
     written_hosts,
 )
 
+#: Cloudflare's name servers (``ana.ns.cloudflare.com``), for dns.provider and dnshost.
+NAMESERVERS: tuple[str, ...] = ("*.ns.cloudflare.com",)
+
 
 #: Error codes that mean "these credentials are not good enough", whatever
 #: the HTTP status they come with (6003/6111: malformed Authorization header;

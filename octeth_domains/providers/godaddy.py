@@ -21,6 +21,9 @@ from .base import (
     relative_name,
 )
 
+#: GoDaddy's name servers (``ns51.domaincontrol.com``), for dns.provider and dnshost.
+NAMESERVERS: tuple[str, ...] = ("*.domaincontrol.com",)
+
 MIN_TTL = 600
 
 

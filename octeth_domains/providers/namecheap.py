@@ -29,6 +29,9 @@ from .base import (
     relative_name,
 )
 
+#: Namecheap's name servers (``dns1.registrar-servers.com``), for dns.provider and dnshost.
+NAMESERVERS: tuple[str, ...] = ("*.registrar-servers.com",)
+
 
 #: The TTLs Namecheap accepts.
 MIN_TTL, MAX_TTL = 60, 60000

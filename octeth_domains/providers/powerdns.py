@@ -23,6 +23,9 @@ from .base import (
     quote_txt,
 )
 
+#: PowerDNS is the operator's own server: no public name servers to recognise it by.
+NAMESERVERS: tuple[str, ...] = ()
+
 
 class PowerDNS(Provider):
     """A PowerDNS Authoritative server. Credentials: ``key`` is its API key
