@@ -72,6 +72,16 @@ def file_known(db: Connection, content_hash: str, size: int) -> bool:
     ) is not None
 
 
+def earlier_imports(db: Connection, name: str, size: int) -> list[tuple[int, str]]:
+    """(size, content hash) of the imports of a file of this name smaller than ``size``, largest first."""
+    rows = db.query(
+        "SELECT FileSize, ContentHash FROM {p}sender_domain_stats_files WHERE FileName = ? AND FileSize < ?"
+        " ORDER BY FileSize DESC",
+        (name[-255:], size),
+    )
+    return [(int(row["FileSize"]), row["ContentHash"]) for row in rows]
+
+
 def remember_file(db: Connection, name: str, size: int, content_hash: str, imported_at: str,
                   records: int, unknown: int) -> None:
     """Raises :class:`~octeth_domains.db.IntegrityError` when another import took the file first."""

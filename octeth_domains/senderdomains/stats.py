@@ -6,13 +6,13 @@ An accounting file is CSV whose first line names the fields. Records of type ``d
 (``<subdomain>.<domain>``) or whose own name is the domain of its ``orig`` address (``f`` records
 without ``orig``: of ``header_From``), and to the UTC day of its ``timeLogged``. ``Sent`` counts
 ``d`` and ``b``. A file already imported (same size and content hash, whatever its name) adds
-nothing.
+nothing; a file of the same name that grew since (PowerMTA appends to its current file) adds what
+was appended. Only complete lines count: a line still being written waits for the next import.
 """
 from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -81,46 +81,80 @@ def _address_domain(value: str) -> str:
     return address.rpartition("@")[2].strip().rstrip(".").lower() if "@" in address else ""
 
 
-def _hash(path: str) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
+def _complete_size(path: str) -> int:
+    """The size of the file's complete lines: a line PowerMTA is still writing waits for the
+    next import."""
     with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
+        end = handle.seek(0, os.SEEK_END)
+        while end > 0:
+            start = max(0, end - (1 << 16))
+            handle.seek(start)
+            chunk = handle.read(end - start)
+            where = chunk.rfind(b"\n")
+            if where >= 0:
+                return start + where + 1
+            end = start
+    return 0
+
+
+def _hash(path: str, size: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        left = size
+        while left > 0:
+            chunk = handle.read(min(left, 1 << 20))
+            if not chunk:
+                break
             digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
+            left -= len(chunk)
+    return digest.hexdigest()
 
 
-def _records(path: str, progress: Callable[[int], None] | None) -> Iterable[dict[str, str]]:
-    with open(path, "rb") as raw:
-        text = io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="")
-        yield from csv.DictReader(_lines(text, raw, progress))
+def _records(path: str, start: int, size: int, progress: Callable[[int], None] | None) -> Iterable[dict[str, str]]:
+    """The records of the file's first ``size`` bytes that begin at or after ``start``."""
+    with open(path, "rb") as handle:
+        header = handle.readline()
+        names = next(csv.reader([header.decode("utf-8", "replace")]), [])
+        if start > handle.tell():
+            handle.seek(start)
+        done = 0
 
+        def lines() -> Iterable[str]:
+            nonlocal done
+            while handle.tell() < size:
+                line = handle.readline()
+                if not line:
+                    return
+                if progress is not None:
+                    progress(handle.tell() - done)
+                    done = handle.tell()
+                yield line.decode("utf-8", "replace")
 
-def _lines(text: io.TextIOWrapper, raw: Any, progress: Callable[[int], None] | None) -> Iterable[str]:
-    done = 0
-    for line in text:
         if progress is not None:
-            where = raw.tell()
-            if where > done:
-                progress(where - done)
-                done = where
-        yield line
+            progress(handle.tell())
+            done = handle.tell()
+        yield from csv.DictReader(lines(), fieldnames=names)
 
 
 def import_file(db: Connection, path: str, summary: Summary, default_subdomain: str,
                 progress: Callable[[int], None] | None = None) -> bool:
     """Add one accounting file's records to the stats; False when it was imported before."""
-    content_hash, size = _hash(path)
-    if stats.file_known(db, content_hash, size):
+    size = _complete_size(path)
+    content_hash = _hash(path, size)
+    name = os.path.basename(path)
+    if size == 0 or stats.file_known(db, content_hash, size):
         summary.already += 1
         if progress is not None:
-            progress(size)
+            progress(os.path.getsize(path))
         return False
+    # The same file grown since it was imported (PowerMTA appends to its current accounting file):
+    # only what was added since counts.
+    start = next((earlier for earlier, earlier_hash in stats.earlier_imports(db, name, size)
+                  if _hash(path, earlier) == earlier_hash), 0)
     hosts = _sender_domain_by_host(db, default_subdomain)
     figures: dict[tuple[int, str], list[int]] = {}
     counts = Summary()
-    for record in _records(path, progress):
+    for record in _records(path, start, size, progress):
         record = {(key or "").strip().lower(): (value or "") for key, value in record.items()
                   if not isinstance(value, list)}
         column = COUNTED.get(record.get("type", "").strip().lower())
@@ -153,7 +187,7 @@ def import_file(db: Connection, path: str, summary: Summary, default_subdomain: 
         with db.transaction():
             # Remembered in the same transaction as the figures: an import that fails adds neither,
             # and of two imports of one file at once, the second one's insert fails here.
-            stats.remember_file(db, os.path.basename(path), size, content_hash, model.now(),
+            stats.remember_file(db, name, size, content_hash, model.now(),
                                 counts.records, counts.unknown)
             stats.add(db, figures)
     except IntegrityError:
