@@ -35,7 +35,7 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
 
     try:
         app.extensions["octeth_templates"] = templates.load_templates(
-            app.config["OCTETH_DNS_TEMPLATES"], app.config["OCTETH_DELIVERY_HOST"]
+            app.config["OCTETH_DNS_TEMPLATES"], app.config["OCTETH_DELIVERY_HOST"], app.config["OCTETH_SPF_INCLUDE"]
         )
     except templates.TemplateError as error:
         raise config.ConfigError(f"OCTETH_DNS_TEMPLATES: {error}") from None

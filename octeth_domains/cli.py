@@ -132,6 +132,31 @@ def reverify(concurrency):
     click.echo(summary.line())
 
 
+stats_cli = AppGroup("stats", help="Daily sending figures of sender domains.")
+
+
+@stats_cli.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, readable=True))
+def stats_import(files):
+    """Add PowerMTA accounting files (CSV) to the daily stats; a file imported before adds nothing."""
+    import os
+
+    from .senderdomains import stats as stats_import_service
+
+    summary = stats_import_service.Summary()
+    subdomain = current_app.config["EMAILCAMPAIGN_DNS_SUBDOMAIN"]
+    with _Friendly(), _database().session() as db:
+        if sys.stderr.isatty():
+            total = sum(os.path.getsize(path) for path in files)
+            with click.progressbar(length=total, label="stats import", file=sys.stderr) as bar:
+                for path in files:
+                    stats_import_service.import_file(db, path, summary, subdomain, bar.update)
+        else:
+            for path in files:
+                stats_import_service.import_file(db, path, summary, subdomain)
+    click.echo(summary.line())
+
+
 @click.command("demo")
 @click.option("--username", default="demo", show_default=True)
 def demo(username):
@@ -151,7 +176,7 @@ def _domain_settings():
 
 
 def register(app: Flask) -> None:
-    for command in (db_cli, group_cli, user_cli, domain_cli, reverify, demo):
+    for command in (db_cli, group_cli, user_cli, domain_cli, reverify, demo, stats_cli):
         app.cli.add_command(command)
 
 

@@ -84,6 +84,19 @@ def _secret_key(instance_path: Path, env: Mapping[str, str]) -> bytes:
     return key.encode()
 
 
+def _smtp_url(env: Mapping[str, str]) -> str | None:
+    raw = env.get("OCTETH_SMTP_URL", "").strip()
+    if not raw:
+        return None
+    from .senderdomains.sendtest import parse_relay
+
+    try:
+        parse_relay(raw)
+    except ValueError as error:
+        raise ConfigError(f"OCTETH_SMTP_URL {error}") from None
+    return raw
+
+
 def from_environment(instance_path: str, env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Return the app's ``OCTETH_*`` settings, with the defaults of SPEC §8 filled in."""
     env = os.environ if env is None else env
@@ -126,4 +139,8 @@ def from_environment(instance_path: str, env: Mapping[str, str] | None = None) -
         "OCTETH_PROVIDER_TIMEOUT": _float(env, "OCTETH_PROVIDER_TIMEOUT", 10.0),
         "OCTETH_DNS_AUTHORITATIVE": env.get("OCTETH_DNS_AUTHORITATIVE", "1").strip().lower() not in ("0", "false", "no", "off"),
         "OCTETH_DNS_AUTHORITATIVE_PORT": _port(env, "OCTETH_DNS_AUTHORITATIVE_PORT", 53),
+        "OCTETH_SPF_INCLUDE": env.get("OCTETH_SPF_INCLUDE", "").strip() or None,
+        "OCTETH_SMTP_URL": _smtp_url(env),
+        "OCTETH_SENDTEST_FROM_PREFIX": env.get("OCTETH_SENDTEST_FROM_PREFIX", "").strip() or "test",
+        "OCTETH_DEMO_MODE": env.get("OCTETH_DEMO_MODE", "").strip().lower() in ("1", "true", "yes", "on"),
     }

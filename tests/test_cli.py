@@ -37,9 +37,9 @@ def api_php(env, *args):
 @pytest.fixture
 def env(make_env):
     env = make_env()
-    # Every migration of one dialect, in order (or none: the session's MariaDB already has them).
-    every = [sorted(path.stem for path in (REPO / "sql" / dialect).glob("*.sql")) for dialect in ("sqlite", "mysql")]
-    assert last_json(cli(env, "db", "upgrade"))["Applied"] in (*every, [])
+    applied = last_json(cli(env, "db", "upgrade"))["Applied"]
+    dialect = "mysql" if env.get("OCTETH_DATABASE_URL", "").startswith("mysql") else "sqlite"
+    assert applied in (sorted(path.stem for path in (REPO / "sql" / dialect).glob("*.sql")), [])
     return env
 
 

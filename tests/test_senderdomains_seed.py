@@ -62,6 +62,9 @@ def test_get_example(domain_app, api, user):
             "VerificationMeta": {"DNSRecords": {"sl.example.com": ["CNAME", TRACKING, True]}},
             "PolicyMeta": [],
             "Options": options,
+            # Octeth v5.9.4's operational fields, after Options (no stats yet).
+            "Volume7d": 0, "VolumeDelta": None, "Reputation": None, "ReputationBucket": None,
+            "DeliveryRate": None, "BounceRate": None,
         },
     }
 

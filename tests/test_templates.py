@@ -105,7 +105,11 @@ def test_builtin_default(settings):
         "abc123defg.sl.example.com": ["TXT", token],
     }
     gateway = render(templates.get(EMAIL_GATEWAY), "example.com", {}, settings)
-    assert gateway == {"sl.example.com": ["CNAME", "gateway.mailer.delivery.example."]}
+    # What Octeth's email gateway verifies: mail.<domain>, and the apex SPF (include from the delivery host).
+    assert gateway == {"mail.example.com": ["CNAME", "gateway.mailer.delivery.example."],
+                       "example.com": ["TXT", "v=spf1 include:_spf.mailer.delivery.example ~all"]}
+    own = load_templates(None, "mailer.delivery.example.", "spf.gateway.example").get(EMAIL_GATEWAY)
+    assert render(own, "example.com", {}, settings)["example.com"] == ["TXT", "v=spf1 include:spf.gateway.example ~all"]
 
 
 def test_builtin_default_delivery_host():
@@ -198,7 +202,7 @@ def test_file_without_default_gets_builtin(write_toml):
     templates = load_templates(path, "d.example.")
     assert templates.get(CAMPAIGN, "Other") == {"_SenderDomain_": ("A", "192.0.2.1")}
     assert templates.get(CAMPAIGN)["_Subdomain_._SenderDomain_"] == ("CNAME", "d.example.")
-    assert templates.get(EMAIL_GATEWAY)["_Subdomain_._SenderDomain_"] == (
+    assert templates.get(EMAIL_GATEWAY)["mail._SenderDomain_"] == (
         "CNAME",
         "gateway.d.example.",
     )

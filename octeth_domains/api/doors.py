@@ -49,6 +49,8 @@ def run(entry: Command, params: Params) -> dict[str, Any]:
         if caller is None:
             raise authentication_failed()
         require_permission(caller.user, entry.permission)
+    if entry.limit is not None:
+        limits.check_command(entry.name, entry.limit)
     args = entry.load(params)
     return entry.handler(args, caller)
 

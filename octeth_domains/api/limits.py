@@ -269,3 +269,16 @@ def count_failed_login(username: str) -> None:
         current_app.extensions["octeth_limit_counter"].add(_login_key(username), 1, limit.get_expiry())
     except Exception as error:
         log.warning("login lockout unavailable: %s", error.__class__.__name__)
+
+
+def check_command(name: str, limit: str) -> None:
+    """Count this request against the limit a command declares for itself (``@command(...,
+    limit="10 per 5 minutes")``), per user, beside the service-wide one; 429 once it is spent.
+    Each command's limit is parsed once and counted under its own name."""
+    kept = current_app.extensions.setdefault("octeth_command_limits", {})
+    entry = kept.get(name)
+    if entry is None:
+        entry = kept[name] = Limit(one_limit(limit), current_app.extensions["octeth_limit_counter"], f"cmd:{name}")
+    retry_after = entry.hit(_rate_key())
+    if retry_after is not None:
+        raise rate_limited(int(retry_after) + 1)

@@ -36,8 +36,18 @@ SENDER_DOMAIN = {
         "Options": {"oneOf": [{"type": "object", "properties": {
             "LinkTracking": FLAG, "OpenTracking": FLAG, "UnsubscribeLink": FLAG, "CustomSubdomain": STRING,
             "CustomTrackPrefix": STRING, "TrackPrefixDisabled": BOOLEAN}}, {"type": "array", "maxItems": 0}]},
+        # Octeth v5.9.4's operational fields (list and get).
+        "Volume7d": INTEGER,
+        "VolumeDelta": {"type": "string", "nullable": True},
+        "Reputation": {"type": "integer", "nullable": True},
+        "ReputationBucket": {"type": "string", "nullable": True, "enum": ["excellent", "good", "fair", "poor", None]},
+        "DeliveryRate": {"type": "number", "nullable": True},
+        "BounceRate": {"type": "number", "nullable": True},
     },
 }
+DAY_STATS = {"type": "object", "required": ["Period", "Sent", "Delivered", "Bounced", "Complaints"],
+             "properties": {"Period": STRING, "Sent": INTEGER, "Delivered": INTEGER, "Bounced": INTEGER,
+                            "Complaints": INTEGER}}
 ERROR = {
     "type": "object",
     "required": ["Success", "ErrorCode", "ErrorText", "Errors"],
@@ -58,7 +68,13 @@ def _ok(properties: dict[str, Any]) -> dict[str, Any]:
 
 SUCCESS: dict[str, dict[str, Any]] = {
     "user.senderdomain.list": _ok({"Success": TRUE, "SenderDomains": {"type": "array", "items": SENDER_DOMAIN}}),
-    "user.senderdomain.get": _ok({"Success": TRUE, "SenderDomain": SENDER_DOMAIN}),
+    "user.senderdomain.get": {"type": "object", "required": ["Success", "SenderDomain"], "properties": {
+        "Success": TRUE, "SenderDomain": SENDER_DOMAIN, "Days": INTEGER,
+        "Stats": {"type": "object", "additionalProperties": DAY_STATS}}},
+    "user.senderdomain.dnshost": _ok({"Success": TRUE, "DomainID": INTEGER, "SenderDomain": STRING, "DnsHost": STRING,
+                                      "Nameservers": {"type": "array", "items": STRING}}),
+    "user.senderdomain.sendtest": _ok({"Success": TRUE, "DomainID": INTEGER, "SenderDomain": STRING, "To": STRING,
+                                       "Subject": STRING, "MessageID": STRING}),
     "user.senderdomain.create": _ok({"Success": TRUE, "DomainID": INTEGER, "SenderDomain": SENDER_DOMAIN}),
     "user.senderdomain.update": _ok({"Success": TRUE, "DnsRegenerated": BOOLEAN, "SenderDomain": SENDER_DOMAIN}),
     "user.senderdomain.delete": _ok({"Success": TRUE}),
@@ -82,6 +98,7 @@ BUSINESS_STATUSES = {
     "user.senderdomain.create": ("400", "403", "500"),
     "user.senderdomain.update": ("500",),
     "user.login": ("429",),
+    "user.senderdomain.sendtest": ("403", "502"),
 }
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from marshmallow import EXCLUDE, Schema, ValidationError
+from marshmallow import EXCLUDE, Schema, ValidationError, fields
 
 from .envelope import APIError, bad_request, unknown_command
 from .params import Params, fold
@@ -35,6 +35,9 @@ class Command:
     permission: str | None = DEFAULT_PERMISSION
     schema: type[Schema] | None = None
     authenticated: bool = True
+    # A limit of its own besides the service-wide one, in flask-limiter's notation
+    # ("10 per 5 minutes"), counted per user (api/limits.py check_command).
+    limit: str | None = None
     # Loaded once: a schema instance holds no per-request state.
     _schema: Schema | None = field(default=None, compare=False, repr=False)
 
@@ -76,6 +79,8 @@ def field_errors(schema_field: Any) -> tuple[tuple, tuple]:
 def _check_schema(name: str, schema: Schema) -> None:
     # Refused at registration, so that no field can reach a request without its error codes.
     for field_name, schema_field in schema.fields.items():
+        if type(schema_field) is fields.Raw:
+            continue  # takes any value, so it has no invalid one: the handler reads it as it can
         missing, invalid = field_errors(schema_field)
         if invalid is None:
             raise RuntimeError(f"command {name}: parameter {field_name} declares neither a 'missing' nor an"
@@ -95,6 +100,7 @@ class Registry:
         permission: str | None = DEFAULT_PERMISSION,
         schema: type[Schema] | None = None,
         authenticated: bool = True,
+        limit: str | None = None,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             key = fold(name)
@@ -103,7 +109,7 @@ class Registry:
             instance = schema() if schema else None
             if instance is not None:
                 _check_schema(name, instance)
-            entry = Command(name, handler, rest, permission, schema, authenticated, instance)
+            entry = Command(name, handler, rest, permission, schema, authenticated, limit=limit, _schema=instance)
             self.commands[key] = entry
             for method, path in [rest] if isinstance(rest, tuple) else rest or []:
                 self.routes.setdefault(fold(path), {})[method.upper()] = entry

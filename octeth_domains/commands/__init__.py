@@ -1,2 +1,2 @@
 """The command handlers. Importing this package registers every command."""
-from . import dns, senderdomains, users  # noqa: F401
+from . import dns, operations, senderdomains, users  # noqa: F401

@@ -6,8 +6,9 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 from flask import current_app
+import re
 
-from marshmallow import Schema, ValidationError
+from marshmallow import Schema, ValidationError, fields
 
 from ..api.auth import Caller
 from ..api.envelope import APIError
@@ -19,6 +20,7 @@ from .. import hooks
 from ..senderdomains import dnsrecords, lifecycle, listing, templates, verification
 from ..senderdomains.errors import DomainError, not_found
 from ..senderdomains.settings import DomainSettings
+from ..models import stats
 from ..senderdomains.names import InvalidDomain, LocalhostDomain, is_custom_label, normalize_domain
 
 MISSING_ID = {"missing": (1, "Missing DomainID parameter")}
@@ -45,6 +47,22 @@ def _label(name: str) -> Text:
 
 class DomainIdSchema(Schema):
     DomainID = Identifier(required=True, metadata=MISSING_ID)
+
+
+class GetSchema(Schema):
+    DomainID = Identifier(required=True, metadata=MISSING_ID)
+    # Octeth v5.9.4: days of daily stats, clamped to 1..365; anything not a number is the default.
+    days = fields.Raw()
+
+
+STATS_DAYS_DEFAULT, STATS_DAYS_MAX = 30, 365
+
+
+def _stats_days(raw: Any) -> int:
+    text = str(raw).strip()
+    if not re.fullmatch(r"[+-]?\d{1,12}", text):
+        return STATS_DAYS_DEFAULT
+    return min(max(int(text), 1), STATS_DAYS_MAX)
 
 
 class CreateSchema(Schema):
@@ -105,12 +123,24 @@ def list_sender_domains(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
     return {"Success": True, "SenderDomains": listing.sender_domains(get_db(), caller.user.user_id)}
 
 
-@command("user.senderdomain.get", rest=("GET", "user.senderdomain"), schema=DomainIdSchema)
+@command("user.senderdomain.get", rest=("GET", "user.senderdomain"), schema=GetSchema)
 def get_sender_domain(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
-    row = model.get_owned(get_db(), args["DomainID"], caller.user.user_id)
+    day = stats.today()
+    row = model.get_owned_with_stats(get_db(), args["DomainID"], caller.user.user_id, day)
     if row is None:
         raise APIError(*not_found().args)
-    return {"Success": True, "SenderDomain": model.as_seed_object(row)}
+    answer = {"Success": True, "SenderDomain": model.as_seed_object(row)}
+    if "days" in args:
+        days = _stats_days(args["days"])
+        answer["Days"] = days
+        answer["Stats"] = {
+            str(entry["StatDate"])[:10]: {
+                "Period": str(entry["StatDate"])[:10],
+                **{name: int(entry[name]) for name in ("Sent", "Delivered", "Bounced", "Complaints")},
+            }
+            for entry in stats.daily(get_db(), int(row["DomainID"]), days, day)
+        }
+    return answer
 
 
 @command("user.senderdomain.create", rest=("POST", "user.senderdomain"), schema=CreateSchema)

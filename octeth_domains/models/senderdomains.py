@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from ..db import Connection
+from . import stats
 
 APPROVAL_PENDING = "Approval Pending"
 ENABLED = "Enabled"
@@ -73,6 +74,8 @@ def as_seed_object(row: dict[str, Any]) -> dict[str, Any]:
         "VerificationMeta": _php_json(decode(row["VerificationMeta"])),
         "PolicyMeta": _php_json(decode(row["PolicyMeta"])),
         "Options": _php_json(decode(row["Options"])),
+        # Octeth v5.9.4's operational fields, on the rows read with their stats (list and get).
+        **(stats.operational_fields(row) if "Sent7" in row else {}),
     }
 
 
@@ -83,9 +86,15 @@ _VERSION = {"n": "COUNT(*)", "revisions": "COALESCE(SUM(Revision), 0)", "newest"
 _OF_USER = " FROM {p}sender_domains WHERE RelUserID = ?"
 _LIST_VERSION = "SELECT " + ", ".join(f"{expr} AS {name}" for name, expr in _VERSION.items()) + _OF_USER
 _LIST = (
-    f"SELECT {_COLUMNS}, "
+    f"SELECT {_COLUMNS}, {stats.SELECT_SUMS}, "
     + ", ".join(f"(SELECT {expr}{_OF_USER}) AS {name}" for name, expr in _VERSION.items())
-    + _OF_USER + " AND Status <> 'Deleted' ORDER BY DomainID"
+    + f" FROM {{p}}sender_domains LEFT JOIN ({stats.STATS_OF_USER}) st ON st.StatsDomainID = DomainID"
+    + " WHERE RelUserID = ? AND Status <> 'Deleted' ORDER BY DomainID"
+)
+_GET_WITH_STATS = (
+    f"SELECT {_COLUMNS}, {stats.SELECT_SUMS} FROM {{p}}sender_domains"
+    f" LEFT JOIN ({stats.STATS_OF_DOMAIN}) st ON st.StatsDomainID = DomainID"
+    " WHERE DomainID = ? AND RelUserID = ? AND Status <> 'Deleted'"
 )
 
 
@@ -98,10 +107,12 @@ def list_version(db: Connection, user_id: int) -> tuple[int, int, int]:
     return _version(db.one(_LIST_VERSION, (user_id,)))
 
 
-def list_for_user(db: Connection, user_id: int) -> tuple[list[dict[str, Any]], tuple[int, int, int] | None]:
-    """The user's domains that are not deleted, oldest first, and the :func:`list_version` they
-    are (None when there are none), read in one statement so that the two agree."""
-    rows = db.query(_LIST, (user_id,) * (len(_VERSION) + 1))
+def list_for_user(db: Connection, user_id: int, day=None) -> tuple[list[dict[str, Any]], tuple[int, int, int] | None]:
+    """The user's domains that are not deleted, oldest first, with the sums of their stats as of
+    ``day`` (default today, UTC), and the :func:`list_version` they are (None when there are none),
+    read in one statement so that the two agree."""
+    window = stats.window_args(day or stats.today())
+    rows = db.query(_LIST, (user_id,) * len(_VERSION) + window + (user_id, user_id))
     return rows, (_version(rows[0]) if rows else None)
 
 
@@ -117,6 +128,14 @@ def get_owned(db: Connection, domain_id: int | None, user_id: int, lock: bool = 
         f" WHERE DomainID = ? AND RelUserID = ? AND Status <> 'Deleted'{suffix}",
         (domain_id, user_id),
     )
+
+
+def get_owned_with_stats(db: Connection, domain_id: int | None, user_id: int, day=None) -> dict[str, Any] | None:
+    """:func:`get_owned` with the sums of the domain's stats as of ``day`` (default today, UTC)."""
+    if domain_id is None:
+        return None
+    window = stats.window_args(day or stats.today())
+    return db.one(_GET_WITH_STATS, window + (domain_id, domain_id, user_id))
 
 
 def get_by_id(db: Connection, domain_id: int, lock: bool = False) -> dict[str, Any] | None:

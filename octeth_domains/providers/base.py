@@ -16,6 +16,7 @@ of the service's own hosts. It never plans a deletion.
 from __future__ import annotations
 
 import abc
+import dataclasses
 import email.utils
 import logging
 import time
@@ -24,6 +25,8 @@ import urllib.parse
 from dataclasses import dataclass, field
 
 import requests
+
+from ..senderdomains import spf
 
 logger = logging.getLogger("octeth_domains.providers")
 
@@ -252,7 +255,9 @@ def absolute_name(relative: str, zone: str) -> str:
 @dataclass(frozen=True)
 class Change:
     """One write: add ``record``, or, when ``replaces`` is set, rewrite that
-    existing CNAME in place so that it says ``record``."""
+    existing record in place so that it says ``record`` (our own CNAME with
+    another target, or the user's SPF record with our mechanisms merged in).
+    Only ``replaces`` changes: the other records of its name and type stay."""
 
     record: Record
     replaces: Record | None = None
@@ -269,6 +274,11 @@ def plan_changes(
       user's business and is left alone);
     - a CNAME at a name that holds a CNAME to another target is rewritten in
       place: that host is the service's own;
+    - an SPF value (``v=spf1 …``) at a name that already has an SPF record
+      is merged into it: the mechanisms it lacks go before its ``all``, and
+      that record is updated in place (nothing to do when it holds them
+      all). A name never gets a second SPF record, which would make SPF fail
+      for every message; a name that already has two is refused;
     - any other record (a TXT above all) is added beside what is there,
       never replacing it;
     - a CNAME cannot share its name with other data, and we will not delete
@@ -296,6 +306,12 @@ def plan_changes(
         here = by_name.get(record.name, [])
         if any(record.same_data(e) for e in here):
             continue
+        if record.type == "TXT" and spf.is_spf(record.value):
+            change = _merge_spf(record, here, changes)
+            if change is not None:
+                changes.append(change)
+            planned.append(record)
+            continue
         cnames = [e for e in here if e.type == "CNAME"]
         others = [e for e in here if e.type != "CNAME"]
         if record.type == "CNAME":
@@ -316,6 +332,29 @@ def plan_changes(
             changes.append(Change(record))
         planned.append(record)
     return changes
+
+
+def _merge_spf(record: Record, here: list[Record], changes: list[Change]) -> Change | None:
+    """The write that puts the SPF mechanisms of ``record`` at its name: a new record when the
+    name has no SPF record, else that record merged (None when it already holds them)."""
+    # A change planned earlier for this name (two SPF values in one template) is merged into.
+    for i, change in enumerate(changes):
+        if change.record.name == record.name and change.record.type == "TXT" and spf.is_spf(change.record.value):
+            merged = spf.merge(change.record.value, record.value)
+            changes[i] = Change(dataclasses.replace(change.record, value=merged), replaces=change.replaces)
+            return None
+    current = [e for e in here if e.type == "TXT" and spf.is_spf(e.value)]
+    if len(current) > 1:
+        raise ProviderError(
+            f"{record.name} already has {len(current)} SPF records, so SPF fails for every message"
+            " sent from it; merge them into one record at the provider and try again."
+        )
+    if not current:
+        return Change(record)
+    merged = spf.merge(current[0].value, record.value)
+    if merged == current[0].value:
+        return None
+    return Change(Record(record.name, "TXT", merged, current[0].ttl, ref=current[0].ref), replaces=current[0])
 
 
 def written_hosts(records: t.Iterable[Record]) -> list[str]:

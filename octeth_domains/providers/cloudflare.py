@@ -20,6 +20,9 @@ from .base import (
     written_hosts,
 )
 
+#: Cloudflare's name servers (``ana.ns.cloudflare.com``), for dns.provider and dnshost.
+NAMESERVERS: tuple[str, ...] = ("*.ns.cloudflare.com",)
+
 
 #: Error codes that mean "these credentials are not good enough", whatever
 #: the HTTP status they come with (6003/6111: malformed Authorization header;
@@ -163,11 +166,10 @@ class Cloudflare(Provider):
                 priority, _, host = record.value.partition(" ")
                 body["priority"], body["content"] = int(priority), host.rstrip(".")
             if change.replaces is not None and change.replaces.ref:
-                self._call("PATCH", f"{path}/{change.replaces.ref}", json={
-                    "type": record.type,
-                    "content": body["content"],
-                    "proxied": False,
-                })
+                update = {"type": record.type, "content": body["content"]}
+                if "proxied" in body:
+                    update["proxied"] = False
+                self._call("PATCH", f"{path}/{change.replaces.ref}", json=update)
                 continue
             try:
                 self._call("POST", path, json=body)

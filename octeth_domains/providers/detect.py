@@ -10,25 +10,7 @@ import dns.name
 import dns.nameserver
 import dns.resolver
 
-# Name-server suffixes of the providers; the service drives the first three (and PowerDNS, which
-# has no public name servers) and names the others so that a user learns why it cannot.
-NAMESERVER_SUFFIXES = (
-    (".ns.cloudflare.com", "cloudflare"),
-    (".domaincontrol.com", "godaddy"),
-    (".registrar-servers.com", "namecheap"),
-    (".digitalocean.com", "digitalocean"),
-    (".linode.com", "linode"),
-    (".googledomains.com", "google"),
-    (".ns.hetzner.com", "hetzner"),
-    (".dnsimple.com", "dnsimple"),
-    (".dnsimple-edge.net", "dnsimple"),
-    (".nsone.net", "ns1"),
-    (".ovh.net", "ovh"),
-    (".gandi.net", "gandi"),
-    (".name.com", "namecom"),
-    (".vercel-dns.com", "vercel"),
-)
-
+from .nameservers import identify
 
 class DetectionFailed(Exception):
     """The zone or its name servers could not be found."""
@@ -54,16 +36,8 @@ def _resolver(servers: Sequence[tuple[str, int]] | None, timeout: float) -> dns.
 
 def provider_of(nameservers: Sequence[str]) -> str | None:
     """The provider every one of ``nameservers`` belongs to; None when unknown or mixed."""
-    found = set()
-    for host in nameservers:
-        host = host.rstrip(".").lower()
-        if ".awsdns-" in host:
-            found.add("route53")
-        elif host.endswith((".azure-dns.com", ".azure-dns.net", ".azure-dns.org", ".azure-dns.info")):
-            found.add("azure")
-        else:
-            found.add(next((name for suffix, name in NAMESERVER_SUFFIXES if host.endswith(suffix)), None))
-    return found.pop() if len(found) == 1 else None
+    entry = identify(nameservers)
+    return entry.name if entry is not None else None
 
 
 def _in_words(error: Exception) -> str:

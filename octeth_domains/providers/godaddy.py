@@ -21,6 +21,9 @@ from .base import (
     relative_name,
 )
 
+#: GoDaddy's name servers (``ns51.domaincontrol.com``), for dns.provider and dnshost.
+NAMESERVERS: tuple[str, ...] = ("*.domaincontrol.com",)
+
 MIN_TTL = 600
 
 
@@ -131,10 +134,16 @@ class GoDaddy(Provider):
             if change.replaces is None:
                 continue
             record = change.record
-            item = _to_item(record, zone_name)
-            del item["type"], item["name"]
+            # PUT replaces every record of that name and type: send the others back as they are.
+            kept = [e for e in existing if e.name == record.name and e.type == record.type
+                    and not e.same_data(change.replaces)] if record.type != "CNAME" else []
+            items = []
+            for one in [record, *kept]:
+                item = _to_item(one, zone_name)
+                del item["type"], item["name"]
+                items.append(item)
             host = relative_name(record.name, zone_name)
-            self._call("PUT", f"{base}/{_q(record.type)}/{_q(host)}", json=[item], domain=zone_name)
+            self._call("PUT", f"{base}/{_q(record.type)}/{_q(host)}", json=items, domain=zone_name)
         if additions:
             self._call("PATCH", base, json=additions, domain=zone_name)
 

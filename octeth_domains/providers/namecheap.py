@@ -29,6 +29,9 @@ from .base import (
     relative_name,
 )
 
+#: Namecheap's name servers (``dns1.registrar-servers.com``), for dns.provider and dnshost.
+NAMESERVERS: tuple[str, ...] = ("*.registrar-servers.com",)
+
 
 #: The TTLs Namecheap accepts.
 MIN_TTL, MAX_TTL = 60, 60000
@@ -198,8 +201,11 @@ class Namecheap(Provider):
             if change.replaces is not None:
                 for h in hosts:
                     same_name = absolute_name(h["HostName"], zone.name) == record.name
-                    if h["RecordType"] == "CNAME" and same_name:
+                    if not same_name or h["RecordType"] != record.type:
+                        continue
+                    if record.type == "CNAME" or h["Address"] == change.replaces.value:
                         h["Address"] = _address(record)
+                        break
                 continue
             mx_pref = "10"
             address = _address(record)

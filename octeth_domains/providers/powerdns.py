@@ -23,6 +23,9 @@ from .base import (
     quote_txt,
 )
 
+#: PowerDNS is the operator's own server: no public name servers to recognise it by.
+NAMESERVERS: tuple[str, ...] = ()
+
 
 class PowerDNS(Provider):
     """A PowerDNS Authoritative server. Credentials: ``key`` is its API key
@@ -103,8 +106,16 @@ class PowerDNS(Provider):
                     ],
                 }
             entry = {"content": _content(record), "disabled": False}
-            if change.replaces is not None:
+            if change.replaces is not None and record.type == "CNAME":
                 rrsets[key]["records"] = [entry]  # a CNAME has exactly one target
+            elif change.replaces is not None:  # that one record rewritten, its neighbours kept
+                records = rrsets[key]["records"]
+                for i, old_entry in enumerate(records):
+                    if parse_txt(old_entry["content"]) == change.replaces.value:
+                        records[i] = {**entry, "disabled": old_entry["disabled"]}
+                        break
+                else:
+                    records.append(entry)
             else:
                 rrsets[key]["records"].append(entry)
         self._call(

@@ -7,6 +7,10 @@ while one index-only query (:func:`~octeth_domains.models.senderdomains.list_ver
 user's rows are as they were; any write through the service changes that version, so a list is
 never served stale, in any process, after a write has been committed. A row changed by hand in
 SQL without ``Revision = Revision + 1`` shows in the list within ``MAX_AGE`` seconds.
+
+Each domain's operational fields (Volume7d, Reputation, …) come from its daily stats as of today
+(UTC): a kept list is of one day, and a stats import moves the Revision of every domain it adds
+figures to. Figures written into the stats table by another program show within ``MAX_AGE``.
 """
 from __future__ import annotations
 
@@ -19,8 +23,9 @@ from flask import current_app
 from ..api.envelope import JSONText, dumps
 from ..db import Connection
 from ..models import senderdomains as model
+from ..models import stats
 
-Version = tuple[int, int, int]
+Version = tuple[int, ...]
 
 
 class ListCache:
@@ -65,11 +70,12 @@ class ListCache:
 def sender_domains(db: Connection, user_id: int) -> JSONText:
     """The user's domains that are not deleted, oldest first, as the seed's JSON array."""
     cache: ListCache | None = current_app.extensions.get("octeth_list_cache")
+    day = stats.today()
     kept = cache.get(user_id) if cache is not None else None
-    if kept is not None and model.list_version(db, user_id) == kept[0]:
+    if kept is not None and (*model.list_version(db, user_id), day.toordinal()) == kept[0]:
         return JSONText(kept[1])
-    rows, version = model.list_for_user(db, user_id)
+    rows, version = model.list_for_user(db, user_id, day)
     text = dumps([model.as_seed_object(row) for row in rows])
     if cache is not None and version is not None:
-        cache.put(user_id, version, text)
+        cache.put(user_id, (*version, day.toordinal()), text)
     return JSONText(text)

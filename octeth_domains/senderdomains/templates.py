@@ -44,8 +44,11 @@ DEFAULT_DELIVERY_HOST = "mailer.octeth.example."
 RECORD_TYPES = frozenset({"CNAME", "TXT", "MX", "A", "AAAA"})
 
 #: The template used without ``OCTETH_DNS_TEMPLATES``. ``$delivery_host`` is
-#: replaced by ``OCTETH_DELIVERY_HOST``; the text doubles as a starting point
-#: for operators who want their own file.
+#: replaced by ``OCTETH_DELIVERY_HOST`` and ``$spf_include`` by
+#: ``OCTETH_SPF_INCLUDE`` (default ``_spf.<delivery host>``); the text doubles
+#: as a starting point for operators who want their own file. The email
+#: gateway's records are what Octeth's email gateway verifies: ``mail.<domain>``
+#: and the apex SPF, which dns.set merges into a user's existing SPF record.
 BUILTIN_TOML = """\
 [campaign.Default]
 "_Subdomain_._SenderDomain_" = ["CNAME", "$delivery_host"]
@@ -55,7 +58,8 @@ BUILTIN_TOML = """\
 "_SenderDomainRandom_._Subdomain_._SenderDomain_" = ["TXT", "_SenderDomainHash_"]
 
 [email-gateway.Default]
-"_Subdomain_._SenderDomain_" = ["CNAME", "gateway.$delivery_host"]
+"mail._SenderDomain_" = ["CNAME", "gateway.$delivery_host"]
+"_SenderDomain_" = ["TXT", "v=spf1 include:$spf_include ~all"]
 """
 
 _BUILTIN_SOURCE = "<built-in templates>"
@@ -126,8 +130,13 @@ class Templates:
         return table[DEFAULT_TEMPLATE]
 
 
+def default_spf_include(delivery_host: str) -> str:
+    """The SPF include of the built-in email-gateway template: ``_spf.<delivery host>``."""
+    return "_spf." + delivery_host.strip().rstrip(".").lower()
+
+
 def load_templates(
-    path: str | None, delivery_host: str = DEFAULT_DELIVERY_HOST
+    path: str | None, delivery_host: str = DEFAULT_DELIVERY_HOST, spf_include: str | None = None
 ) -> Templates:
     """Load and validate the templates file at ``path``, or the built-in
     templates pointed at ``delivery_host`` when ``path`` is ``None``.
@@ -137,7 +146,9 @@ def load_templates(
     cannot be read, is not TOML, or holds anything but known record types.
     """
     builtin = _parse(
-        string.Template(BUILTIN_TOML).substitute(delivery_host=delivery_host),
+        string.Template(BUILTIN_TOML).substitute(
+            delivery_host=delivery_host, spf_include=spf_include or default_spf_include(delivery_host)
+        ),
         _BUILTIN_SOURCE,
     )
 

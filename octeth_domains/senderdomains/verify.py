@@ -41,7 +41,7 @@ import dns.resolver
 import redis
 from publicsuffixlist import PublicSuffixList
 
-from . import hints
+from . import hints, spf
 
 __all__ = [
     "RecordOutcome",
@@ -95,8 +95,11 @@ def _name(text: str) -> str:
 def txt_matches(expected: str, found: Sequence[str]) -> bool:
     """Whether the TXT strings at a name (each record's segments joined) hold ``expected``.
 
-    The one place TXT values are compared.
+    The one place TXT values are compared. An SPF value passes by mechanism: a record the user
+    merged ours into passes, two SPF records at the name do not.
     """
+    if spf.is_spf(expected):
+        return spf.matches(expected, found)
     return expected in found
 
 
