@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: install run test test-embedded clean bench
+.PHONY: install run test test-embedded clean bench setup
 
 install: $(VENV)/.installed
 
@@ -23,13 +23,17 @@ run: install
 	GUNICORN_BIND=$(HOST):$(PORT) GUNICORN_WORKERS=1 $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 # The whole suite: every API test runs on MariaDB + Redis and again on the embedded default.
-test: install
+test: setup install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# System packages the tests drive (PowerDNS, Chromium, wrk, PHP) and MariaDB + Redis answering.
+setup:
+	scripts/setup
 
 clean:
 	rm -rf $(VENV) instance *.egg-info
 
-# The service and the floor under gunicorn on MariaDB + Redis, loaded with wrk (apt-get install wrk);
+# The service and the floor under gunicorn on MariaDB + Redis, loaded with wrk (scripts/setup installs it);
 # writes bench/results.json and prints the table (bench/README.md). BENCH_DURATION=<s> per phase.
-bench: install
+bench: setup install
 	$(BIN)/python bench/run.py
