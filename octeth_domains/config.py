@@ -117,4 +117,8 @@ def from_environment(instance_path: str, env: Mapping[str, str] | None = None) -
         "OCTETH_NAMECHEAP_CLIENT_IP": env.get("OCTETH_NAMECHEAP_CLIENT_IP", ""),
         "OCTETH_POWERDNS_API_URL": env.get("OCTETH_POWERDNS_API_URL") or None,
         "OCTETH_PROVIDER_TIMEOUT": _float(env, "OCTETH_PROVIDER_TIMEOUT", 10.0),
+        # flask-limiter's own names: a `limits` storage URI (default: ours on OCTETH_REDIS_URL, else
+        # memory) and its strategy (fixed-window, the one that costs a single round trip).
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or None,
+        "RATELIMIT_STRATEGY": env.get("RATELIMIT_STRATEGY") or "fixed-window",
     }

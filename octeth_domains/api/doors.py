@@ -42,7 +42,7 @@ def run(entry: Command, params: Params) -> dict[str, Any]:
         except APIError as error:
             refused = error  # counted against the address below before it is answered
     g.caller = caller
-    limits.check()
+    limits.check(entry)
     if refused is not None:
         raise refused
     if entry.authenticated:

@@ -37,6 +37,7 @@ class Command:
     authenticated: bool = True
     # Loaded once: a schema instance holds no per-request state.
     _schema: Schema | None = field(default=None, compare=False, repr=False)
+    limit: str | None = None
 
     def load(self, params: Params) -> dict[str, Any]:
         """Validate ``params`` with the schema; the first failing field, in declaration order,
@@ -80,13 +81,14 @@ class Registry:
         permission: str | None = DEFAULT_PERMISSION,
         schema: type[Schema] | None = None,
         authenticated: bool = True,
+        limit: str | None = None,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             key = fold(name)
             if key in self.commands:
                 raise RuntimeError(f"command {name} is declared twice")
             entry = Command(
-                name, handler, rest, permission, schema, authenticated, schema() if schema else None
+                name, handler, rest, permission, schema, authenticated, schema() if schema else None, limit
             )
             self.commands[key] = entry
             for method, path in [rest] if isinstance(rest, tuple) else rest or []:
