@@ -1,6 +1,8 @@
 """The shared per-user rate limit (SPEC §8)."""
 import logging
+import os
 import subprocess
+import sys
 import time
 import uuid
 
@@ -199,3 +201,47 @@ def test_a_limit_must_be_one_limit(make_env):
             create_app(make_env(**{name: value}))
 
 
+
+
+def _gunicorn(tmp_path, **env):
+    from helpers import free_port
+    from servers import REPO
+
+    clean = {key: value for key, value in os.environ.items()
+             if not key.startswith(("OCTETH_", "GUNICORN_", "RATELIMIT_"))}
+    port = free_port()
+    clean.update(OCTETH_INSTANCE_PATH=str(tmp_path / "instance"), GUNICORN_BIND=f"127.0.0.1:{port}", **env)
+    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+                               cwd=REPO, env=clean, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return process, f"http://127.0.0.1:{port}"
+
+
+def test_the_embedded_default_refuses_several_workers(tmp_path):
+    """The shipped gunicorn.conf.py (4 workers) without Redis: counts would be per process."""
+    process, _ = _gunicorn(tmp_path)
+    try:
+        output, _ = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 1
+    assert "refusing to start 4 workers without Redis" in output and "OCTETH_REDIS_URL" in output
+    assert "Booting worker" not in output
+
+
+def test_one_worker_without_redis_and_several_with_it_start(tmp_path):
+    for env in ({"GUNICORN_WORKERS": "1"}, {"GUNICORN_WORKERS": "2", "OCTETH_REDIS_URL": REDIS_URL}):
+        process, url = _gunicorn(tmp_path, **env)
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                assert process.poll() is None, process.stdout.read()
+                try:
+                    response = requests.get(url + "/api.php", timeout=2)
+                    break
+                except requests.ConnectionError:
+                    assert time.monotonic() < deadline
+                    time.sleep(0.1)
+            assert response.json()["Errors"][0]["Code"] == 100003
+        finally:
+            process.terminate()
+            process.wait(10)
