@@ -19,7 +19,7 @@ from .models import users
 from .models.senderdomains import STATUSES
 from .senderdomains import service
 
-db_cli = AppGroup("db", help="The database schema.")
+db_cli = AppGroup("db", help="The database schema: create or migrate it.")
 domain_cli = AppGroup("domain", help="Sender domains, as an operator sees them.")
 group_cli = AppGroup("group", help="User groups.")
 user_cli = AppGroup("user", help="Users and their API keys.")
@@ -117,7 +117,7 @@ def domain_status(domain_id, status):
     _emit({"DomainID": int(row["DomainID"]), "SenderDomain": row["SenderDomain"], "Status": row["Status"]})
 
 
-@click.command("reverify")
+@click.command("reverify", short_help="Re-verify every Enabled domain; demote the ones that keep failing.")
 @click.option("--concurrency", type=click.IntRange(1, 64), default=8, show_default=True,
               help="Domains probed at once.")
 def reverify(concurrency):
@@ -132,7 +132,7 @@ def reverify(concurrency):
     click.echo(summary.line())
 
 
-@click.command("demo")
+@click.command("demo", short_help="Create the demo group and user; print the user's API key.")
 @click.option("--username", default="demo", show_default=True)
 def demo(username):
     """Make sure a demo group and user exist and print a fresh API key for the user."""
@@ -157,7 +157,45 @@ def _create_app() -> Flask:
     return create_app()
 
 
-cli = FlaskGroup(create_app=_create_app, help="The octeth-domains service.")
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("octeth-domains")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
+
+
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(f"octeth-domains {_version()}")
+        ctx.exit()
+
+
+HELP = """The sender-domain API of the Octeth email platform.
+
+Settings come from OCTETH_* environment variables (docs/configuration.md); without any, the
+embedded default keeps a SQLite file in the instance folder. Serve with `gunicorn wsgi:app`
+(or `octeth-domains run` for development); `octeth-domains COMMAND --help` tells more."""
+
+
+class _Group(FlaskGroup):
+    """Flask's command group, showing this project's commands and options rather than Flask's."""
+
+    # Flask's own commands that stay, but not its maintenance commands of extensions.
+    HIDDEN = {"limiter"}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [name for name in super().list_commands(ctx) if name not in self.HIDDEN]
+
+
+cli = _Group(create_app=_create_app, help=HELP, add_version_option=False, load_dotenv=False,
+             context_settings={"max_content_width": 100})
+for _param in cli.params:
+    if _param.name in ("app", "env_file"):
+        _param.hidden = True  # the app is this package's; settings are environment variables
+cli.params.append(click.Option(["--version"], is_flag=True, expose_value=False, is_eager=True,
+                               callback=_print_version, help="Print the version and exit."))
 
 
 def main() -> None:

@@ -138,3 +138,37 @@ def test_make_run_prints_a_key_that_works(tmp_path):
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(20)
+
+
+def test_help_lists_the_project_s_commands_one_line_each(env):
+    result = cli(env, "--help")
+    text = result.stdout
+    assert "sender-domain API of the Octeth email platform" in text
+    commands = text.split("Commands:\n", 1)[1].splitlines()
+    listed = {line.split()[0]: line.split(None, 1)[1] for line in commands if line.strip()}
+    for name in ("db", "demo", "domain", "group", "reverify", "user", "run", "routes"):
+        assert name in listed and not listed[name].endswith("..."), (name, listed)
+    assert len(commands) == len(listed)  # one line each, none wrapped
+    for generic in ("A general utility script", "--app", "--env-file", "Flask version", "limiter"):
+        assert generic not in text
+
+
+def test_version_is_the_project_s(env):
+    from importlib.metadata import version
+
+    result = cli(env, "--version")
+    assert result.stdout.strip() == f"octeth-domains {version('octeth-domains')}"
+
+
+def test_api_php_py_works_as_the_readme_shows_under_any_python(env):
+    """`python api.php.py ...` with a Python that lacks the service's packages (the one the venv
+    was made from) runs in the project's venv."""
+    base_python = getattr(sys, "_base_executable", sys.executable)
+    without = subprocess.run([base_python, "-c", "import pymysql"], capture_output=True)
+    readme = (REPO / "README.md").read_text()
+    assert "python api.php.py Command=user.senderdomain.list APIKey=" in readme
+    result = subprocess.run([base_python, str(REPO / "api.php.py"), "Command=user.senderdomain.list",
+                             "APIKey=wrong"], env={**os.environ, **env}, cwd=REPO, capture_output=True, timeout=60)
+    assert result.returncode == 1, result.stderr
+    assert json.loads(result.stdout)["Errors"] == [{"Code": 0, "Message": "Authentication failed"}]
+    assert without.returncode != 0 or base_python == sys.executable  # the case this test is for
