@@ -6,7 +6,9 @@ read the result with ``tail -n1``.
 from __future__ import annotations
 
 import json
+import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -135,15 +137,36 @@ def reverify(concurrency):
 @click.command("demo", short_help="Create the demo group and user; print the user's API key.")
 @click.option("--username", default="demo", show_default=True)
 def demo(username):
-    """Make sure a demo group and user exist and print a fresh API key for the user."""
+    """Make sure a demo group and user exist and print the user's API key.
+
+    The key is kept in the instance folder (``demo_api_key``; the database holds only its hash),
+    so that it stays the same across restarts; a new one is made when that file is missing or
+    no longer matches the user."""
+    key_file = Path(current_app.instance_path) / ("demo_api_key" if username == "demo" else f"demo_api_key.{username}")
     with _Friendly(), _database().session() as db:
         group_id = users.group_id_by_name(db, "Demo")
         if group_id is None:
             group_id = users.create_group(db, "Demo")
-        api_key = users.rotate_api_key(db, username)
-        if api_key is None:
-            _, api_key = users.create_user(db, username, "demo", group_id, f"{username}@example.com")
+        kept = key_file.read_text().strip() if key_file.exists() else ""
+        owner = users.user_by_api_key(db, kept) if kept else None
+        if owner is not None and owner.username == username:
+            api_key = kept
+        else:
+            api_key = users.rotate_api_key(db, username)
+            if api_key is None:
+                _, api_key = users.create_user(db, username, "demo", group_id, f"{username}@example.com")
+            _write_private(key_file, api_key + "\n")
     _emit({"Username": username, "Password": "demo", "APIKey": api_key})
+
+
+def _write_private(path: Path, text: str) -> None:
+    # Readable by the owner only, replaced whole: a second instance may be reading it.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.replace(temporary, path)
 
 
 def register(app: Flask) -> None:

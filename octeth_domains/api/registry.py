@@ -38,6 +38,9 @@ class Command:
     # Loaded once: a schema instance holds no per-request state.
     _schema: Schema | None = field(default=None, compare=False, repr=False)
     limit: str | None = None
+    # The handler's own error codes (those its schema does not declare), as (code, message) or
+    # (code, message, HTTP status): for the generated reference and the OpenAPI document.
+    errors: tuple[tuple, ...] = ()
 
     def load(self, params: Params) -> dict[str, Any]:
         """Validate ``params`` with the schema; the first failing field, in declaration order,
@@ -82,13 +85,15 @@ class Registry:
         schema: type[Schema] | None = None,
         authenticated: bool = True,
         limit: str | None = None,
+        errors: tuple[tuple, ...] = (),
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             key = fold(name)
             if key in self.commands:
                 raise RuntimeError(f"command {name} is declared twice")
             entry = Command(
-                name, handler, rest, permission, schema, authenticated, schema() if schema else None, limit
+                name, handler, rest, permission, schema, authenticated, schema() if schema else None, limit,
+                tuple(errors),
             )
             self.commands[key] = entry
             for method, path in [rest] if isinstance(rest, tuple) else rest or []:
