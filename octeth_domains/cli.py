@@ -169,8 +169,30 @@ def _write_private(path: Path, text: str) -> None:
     os.replace(temporary, path)
 
 
+@click.command("docs", short_help="Write docs/commands.md, the command reference, from the registry.")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write it (default: docs/commands.md of the checkout; - for stdout).")
+@click.option("--check", is_flag=True, help="Only compare: exit 1 if the file is not what would be written.")
+def docs(output, check):
+    """Generate the command reference from the command registry."""
+    from . import reference
+
+    text = reference.markdown()
+    if str(output) == "-":
+        click.echo(text, nl=False)
+        return
+    path = output or reference.DEFAULT_OUTPUT
+    if check:
+        if not path.exists() or path.read_text() != text:
+            raise click.ClickException(f"{path} is stale: run `octeth-domains docs`")
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    click.echo(str(path))
+
+
 def register(app: Flask) -> None:
-    for command in (db_cli, group_cli, user_cli, domain_cli, reverify, demo):
+    for command in (db_cli, group_cli, user_cli, domain_cli, reverify, demo, docs):
         app.cli.add_command(command)
 
 
