@@ -6,7 +6,24 @@
 Runs one command in-process through the same dispatcher as the HTTP doors and prints exactly the
 body they would send. Exit status: 0 success, 1 an error envelope, 2 a usage error.
 """
+import os
 import sys
+from pathlib import Path
+
+VENV = Path(__file__).resolve().parent / ".venv"
+VENV_PYTHON = VENV / "bin" / "python"
+
+
+def _in_the_project_venv() -> None:
+    """Run under the venv `make install` made when this Python lacks the service's packages, so
+    that `python api.php.py ...` works from a checkout whatever `python` is."""
+    try:
+        import octeth_domains  # noqa: F401
+        import pymysql  # noqa: F401
+    except ImportError:
+        if VENV_PYTHON.exists() and Path(sys.prefix).resolve() != VENV.resolve():
+            os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), __file__, *sys.argv[1:]])
+        raise
 
 
 def main(argv: list[str]) -> int:
@@ -21,6 +38,7 @@ def main(argv: list[str]) -> int:
         print(f"usage: {sys.argv[0]} Command=<command> [Name=value ...]", file=sys.stderr)
         return 2
 
+    _in_the_project_venv()
     from flask import g
     from werkzeug.datastructures import MultiDict
 

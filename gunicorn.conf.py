@@ -15,3 +15,16 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 # send APIKey and Password there, and an access log is no place for credentials.
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+
+
+def on_starting(server):
+    # Without Redis the rate limit and the sign-in lockout are counted in each process's memory:
+    # n workers would let n times every limit through. One worker, or Redis for the counts.
+    from octeth_domains.api.limits import counts_are_shared
+
+    if server.cfg.workers > 1 and not counts_are_shared(os.environ):
+        server.log.error(
+            "refusing to start %d workers without Redis: the rate limit and the sign-in lockout"
+            " would be counted per process, %d times over. Set OCTETH_REDIS_URL (shared counts)"
+            " or GUNICORN_WORKERS=1.", server.cfg.workers, server.cfg.workers)
+        raise SystemExit(1)

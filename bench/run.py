@@ -523,6 +523,47 @@ def busy_seconds() -> float:
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
+def limiter_cost(env: dict[str, str], path: str, rounds: int = 3000) -> dict:
+    """What flask-limiter costs one request, measured in this process on the service's own
+    settings (the same Redis): the check the doors make (one Redis round trip) and the header hook
+    flask-limiter runs on the response, against a bare Redis PING for the round trip alone."""
+    from flask import Response, g
+
+    from octeth_domains import create_app
+    from octeth_domains.api import limits
+    from octeth_domains.api.registry import registry
+
+    app = create_app({**env, "OCTETH_INSTANCE_PATH": env["OCTETH_INSTANCE_PATH"] + "-limiter"})
+    limiter = app.extensions["octeth_limiter"]
+    entry = registry.commands["user.senderdomain.get"]
+    inject = getattr(limiter, "_Limiter__inject_headers")
+    client = redis.Redis.from_url(env["OCTETH_REDIS_URL"])
+
+    def one() -> float:
+        with app.test_request_context(path, environ_base={"REMOTE_ADDR": "127.0.0.9"}):
+            g.caller, g.command = None, entry.name
+            started = time.perf_counter()
+            limits.check(entry)
+            response = inject(Response())
+            elapsed = time.perf_counter() - started
+        assert "X-RateLimit-Remaining" in response.headers
+        return elapsed
+
+    for _ in range(200):
+        one()
+    spent = sorted(one() for _ in range(rounds))
+    pings = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        client.ping()
+        pings.append(time.perf_counter() - started)
+    pings.sort()
+    client.close()
+    return {"us_per_request_p50": round(spent[len(spent) // 2] * 1e6, 1),
+            "us_per_request_mean": round(sum(spent) / len(spent) * 1e6, 1),
+            "redis_round_trip_us_p50": round(pings[len(pings) // 2] * 1e6, 1), "rounds": rounds}
+
+
 def call(url: str, method: str = "GET", body: dict | None = None) -> dict:
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, method=method,
@@ -659,6 +700,8 @@ def main() -> int:
                                         warmup=False)
         runs["verify_uncached@c1"] = phase(single, on_service("verify_uncached@c1", "verify", str(single_file)),
                                            warmup=False)
+        results["flask_limiter"] = limiter_cost(env, get_path)
+        log(f"flask-limiter per request (in-process): {results['flask_limiter']}")
         rss = service.rss_mb()
         floor_rss = floor.rss_mb()
         log(f"worker RSS after the load: service {rss} MiB, floor {floor_rss} MiB")
@@ -775,6 +818,12 @@ def table(results: dict) -> str:
         lines.append(f"| {name} | {row['rps']:.1f} | {row['p50_ms']:.2f} | {row['p99_ms']:.2f} |"
                      f" {detail['cpu_ms_per_request']['workers']:.2f} | {detail['busy_cores']:.2f} |"
                      f" {detail['other_cpu_cores']:.2f} | {' '.join(f'{share:.2f}' for share in detail['worker_cpu_shares'])} |")
+    limiter = results.get("flask_limiter")
+    if limiter:
+        share = limiter["us_per_request_mean"] / (1e6 / results["get"]["rps"]) if results["get"]["rps"] else 0
+        lines.append(f"| flask_limiter (check + headers, in-process) | – | {limiter['us_per_request_p50'] / 1000:.3f} |"
+                     f" – | {limiter['us_per_request_mean'] / 1000:.3f} | – | – | Redis PING p50"
+                     f" {limiter['redis_round_trip_us_p50']:.0f} µs; {share:.1%} of a get's wall time per worker-slot |")
     lines.append("")
     lines.append(f"ratio_get_vs_floor = {results['ratio_get_vs_floor']}, "
                  f"ratio_list_vs_floor = {results['ratio_list_vs_floor']}")

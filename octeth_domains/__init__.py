@@ -55,6 +55,9 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
 
     limits.init_app(app)
     app.register_blueprint(doors.bp)
+    from .api import docs_ui
+
+    app.register_blueprint(docs_ui.bp)  # /api/v1/docs
     app.register_blueprint(health.bp)
     app.register_blueprint(web.bp)  # the user's pages, /app/user/senderdomains/
     cli.register(app)

@@ -6,7 +6,9 @@ read the result with ``tail -n1``.
 from __future__ import annotations
 
 import json
+import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -19,7 +21,7 @@ from .models import users
 from .models.senderdomains import STATUSES
 from .senderdomains import lifecycle, verification
 
-db_cli = AppGroup("db", help="The database schema.")
+db_cli = AppGroup("db", help="The database schema: create or migrate it.")
 domain_cli = AppGroup("domain", help="Sender domains, as an operator sees them.")
 group_cli = AppGroup("group", help="User groups.")
 user_cli = AppGroup("user", help="Users and their API keys.")
@@ -117,7 +119,7 @@ def domain_status(domain_id, status):
     _emit({"DomainID": int(row["DomainID"]), "SenderDomain": row["SenderDomain"], "Status": row["Status"]})
 
 
-@click.command("reverify")
+@click.command("reverify", short_help="Re-verify every Enabled domain; demote the ones that keep failing.")
 @click.option("--concurrency", type=click.IntRange(1, 64), default=8, show_default=True,
               help="Domains probed at once.")
 def reverify(concurrency):
@@ -157,17 +159,28 @@ def stats_import(files):
     click.echo(summary.line())
 
 
-@click.command("demo")
+@click.command("demo", short_help="Create the demo group and user; print the user's API key.")
 @click.option("--username", default="demo", show_default=True)
 def demo(username):
-    """Make sure a demo group and user exist and print a fresh API key for the user."""
+    """Make sure a demo group and user exist and print the user's API key.
+
+    The key is kept in the instance folder (``demo_api_key``; the database holds only its hash),
+    so that it stays the same across restarts; a new one is made when that file is missing or
+    no longer matches the user."""
+    key_file = Path(current_app.instance_path) / ("demo_api_key" if username == "demo" else f"demo_api_key.{username}")
     with _Friendly(), _database().session() as db:
         group_id = users.group_id_by_name(db, "Demo")
         if group_id is None:
             group_id = users.create_group(db, "Demo")
-        api_key = users.rotate_api_key(db, username)
-        if api_key is None:
-            _, api_key = users.create_user(db, username, "demo", group_id, f"{username}@example.com")
+        kept = key_file.read_text().strip() if key_file.exists() else ""
+        owner = users.user_by_api_key(db, kept) if kept else None
+        if owner is not None and owner.username == username:
+            api_key = kept
+        else:
+            api_key = users.rotate_api_key(db, username)
+            if api_key is None:
+                _, api_key = users.create_user(db, username, "demo", group_id, f"{username}@example.com")
+            _write_private(key_file, api_key + "\n")
     _emit({"Username": username, "Password": "demo", "APIKey": api_key})
 
 
@@ -175,8 +188,40 @@ def _domain_settings():
     return current_app.extensions["octeth_senderdomains"]
 
 
+def _write_private(path: Path, text: str) -> None:
+    # Readable by the owner only, replaced whole: a second instance may be reading it.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.replace(temporary, path)
+
+
+@click.command("docs", short_help="Write docs/commands.md, the command reference, from the registry.")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write it (default: docs/commands.md of the checkout; - for stdout).")
+@click.option("--check", is_flag=True, help="Only compare: exit 1 if the file is not what would be written.")
+def docs(output, check):
+    """Generate the command reference from the command registry."""
+    from . import reference
+
+    text = reference.markdown()
+    if str(output) == "-":
+        click.echo(text, nl=False)
+        return
+    path = output or reference.DEFAULT_OUTPUT
+    if check:
+        if not path.exists() or path.read_text() != text:
+            raise click.ClickException(f"{path} is stale: run `octeth-domains docs`")
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    click.echo(str(path))
+
+
 def register(app: Flask) -> None:
-    for command in (db_cli, group_cli, user_cli, domain_cli, reverify, demo, stats_cli):
+    for command in (db_cli, group_cli, user_cli, domain_cli, reverify, demo, stats_cli, docs):
         app.cli.add_command(command)
 
 
@@ -186,7 +231,45 @@ def _create_app() -> Flask:
     return create_app()
 
 
-cli = FlaskGroup(create_app=_create_app, help="The octeth-domains service.")
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("octeth-domains")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
+
+
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(f"octeth-domains {_version()}")
+        ctx.exit()
+
+
+HELP = """The sender-domain API of the Octeth email platform.
+
+Settings come from OCTETH_* environment variables (docs/configuration.md); without any, the
+embedded default keeps a SQLite file in the instance folder. Serve with `gunicorn wsgi:app`
+(or `octeth-domains run` for development); `octeth-domains COMMAND --help` tells more."""
+
+
+class _Group(FlaskGroup):
+    """Flask's command group, showing this project's commands and options rather than Flask's."""
+
+    # Flask's own commands that stay, but not its maintenance commands of extensions.
+    HIDDEN = {"limiter"}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [name for name in super().list_commands(ctx) if name not in self.HIDDEN]
+
+
+cli = _Group(create_app=_create_app, help=HELP, add_version_option=False, load_dotenv=False,
+             context_settings={"max_content_width": 100})
+for _param in cli.params:
+    if _param.name in ("app", "env_file"):
+        _param.hidden = True  # the app is this package's; settings are environment variables
+cli.params.append(click.Option(["--version"], is_flag=True, expose_value=False, is_eager=True,
+                               callback=_print_version, help="Print the version and exit."))
 
 
 def main() -> None:

@@ -110,32 +110,105 @@ def test_api_php_py_exit_statuses(env):
     assert api_php(env).returncode == 2
 
 
-def test_make_run_prints_a_key_that_works(tmp_path):
-    port = free_port()
+def _make_run(tmp_path, port):
     env = {**os.environ, "OCTETH_INSTANCE_PATH": str(tmp_path / "instance"), "VENV": str(BIN.parent),
            "PORT": str(port)}
     env.pop("OCTETH_DATABASE_URL", None)
     env.pop("OCTETH_REDIS_URL", None)
     process = subprocess.Popen(["make", "--no-print-directory", "run"], cwd=REPO, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    key, output = None, []
+    deadline = time.monotonic() + 120
+    while key is None and time.monotonic() < deadline:
+        line = process.stdout.readline()
+        output.append(line)
+        assert line or process.poll() is None, "make run exited: " + "".join(output)
+        match = re.search(r"APIKey=([0-9a-f]{40})", line)
+        key = match.group(1) if match else None
+    assert key
+    return process, key, output
+
+
+def _answers(url, key):
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            return requests.get(url + "/api/v1/user.senderdomains", params={"APIKey": key}, timeout=2).json()
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    raise AssertionError(f"{url} did not answer")
+
+
+def _stop(process):
+    os.killpg(process.pid, signal.SIGTERM)
+    return process.communicate(timeout=20)[0]
+
+
+def test_make_run_prints_a_key_that_works_and_keeps_it(tmp_path):
+    port = free_port()
+    process, key, output = _make_run(tmp_path, port)
+    second = None
     try:
-        key = None
-        deadline = time.monotonic() + 120
-        while key is None and time.monotonic() < deadline:
-            line = process.stdout.readline()
-            assert line or process.poll() is None, "make run exited"
-            match = re.search(r"APIKey=([0-9a-f]{40})", line)
-            key = match.group(1) if match else None
-        assert key
-        url = f"http://127.0.0.1:{port}/api/v1/user.senderdomains"
-        while time.monotonic() < deadline:
-            try:
-                response = requests.get(url, params={"APIKey": key}, timeout=2)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        assert response.json() == {"Success": True, "SenderDomains": []}
+        assert _answers(f"http://127.0.0.1:{port}", key) == {"Success": True, "SenderDomains": []}
         assert (tmp_path / "instance" / "octeth.sqlite").exists()
+        # The key lives in the instance folder, readable by its owner only; the database has its hash.
+        key_file = tmp_path / "instance" / "demo_api_key"
+        assert key_file.read_text().strip() == key and key_file.stat().st_mode & 0o077 == 0
+        assert key.encode() not in (tmp_path / "instance" / "octeth.sqlite").read_bytes()
+        # A second instance beside it, on the same instance folder: no clash, the same key works.
+        other = free_port()
+        second = subprocess.Popen(
+            [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"], cwd=REPO, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True, start_new_session=True,
+            env={**{k: v for k, v in os.environ.items() if not k.startswith(("OCTETH_DATABASE", "OCTETH_REDIS"))},
+                 "OCTETH_INSTANCE_PATH": str(tmp_path / "instance"), "GUNICORN_WORKERS": "1",
+                 "GUNICORN_BIND": f"127.0.0.1:{other}"})
+        assert _answers(f"http://127.0.0.1:{other}", key)["Success"] is True
+        assert _answers(f"http://127.0.0.1:{port}", key)["Success"] is True
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(20)
+        if second is not None:
+            second_output = _stop(second)
+        first_output = "".join(output) + _stop(process)
+    for text in (first_output, second_output):  # quiet: no build backend's or library's warning
+        assert "Warning" not in text and "[WARNING]" not in text and "Connection in use" not in text, text
+    # Restarted: the same key.
+    process, again, _ = _make_run(tmp_path, port)
+    try:
+        assert again == key
+        assert _answers(f"http://127.0.0.1:{port}", key)["Success"] is True
+    finally:
+        _stop(process)
+
+
+def test_help_lists_the_project_s_commands_one_line_each(env):
+    result = cli(env, "--help")
+    text = result.stdout
+    assert "sender-domain API of the Octeth email platform" in text
+    commands = text.split("Commands:\n", 1)[1].splitlines()
+    listed = {line.split()[0]: line.split(None, 1)[1] for line in commands if line.strip()}
+    for name in ("db", "demo", "domain", "group", "reverify", "user", "run", "routes"):
+        assert name in listed and not listed[name].endswith("..."), (name, listed)
+    assert len(commands) == len(listed)  # one line each, none wrapped
+    for generic in ("A general utility script", "--app", "--env-file", "Flask version", "limiter"):
+        assert generic not in text
+
+
+def test_version_is_the_project_s(env):
+    from importlib.metadata import version
+
+    result = cli(env, "--version")
+    assert result.stdout.strip() == f"octeth-domains {version('octeth-domains')}"
+
+
+def test_api_php_py_works_as_the_readme_shows_under_any_python(env):
+    """`python api.php.py ...` with a Python that lacks the service's packages (the one the venv
+    was made from) runs in the project's venv."""
+    base_python = getattr(sys, "_base_executable", sys.executable)
+    without = subprocess.run([base_python, "-c", "import pymysql"], capture_output=True)
+    readme = (REPO / "README.md").read_text()
+    assert "python api.php.py Command=user.senderdomain.list APIKey=" in readme
+    result = subprocess.run([base_python, str(REPO / "api.php.py"), "Command=user.senderdomain.list",
+                             "APIKey=wrong"], env={**os.environ, **env}, cwd=REPO, capture_output=True, timeout=60)
+    assert result.returncode == 1, result.stderr
+    assert json.loads(result.stdout)["Errors"] == [{"Code": 0, "Message": "Authentication failed"}]
+    assert without.returncode != 0 or base_python == sys.executable  # the case this test is for

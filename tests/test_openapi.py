@@ -97,3 +97,54 @@ def test_every_success_body_matches_its_documented_schema(api_app, dns):
     logout = schema["/api/v1/user.logout"]["POST"].Case(body={"SessionID": login["SessionID"]},
                                                         media_type="application/json")
     assert logout.call_and_validate(checks=checks).json()["Success"] is True
+
+
+def test_every_command_is_documented_with_its_codes_required_parameters_and_example(client):
+    from octeth_domains.api import catalog
+
+    document = client.get("/api/v1/openapi.json").get_json()
+    operations = {op["summary"]: (method, op) for ops in document["paths"].values() for method, op in ops.items()}
+    assert set(operations) == {entry.name for entry in registry.commands.values() if entry.rest}
+    for entry in registry.commands.values():
+        if not entry.rest:
+            continue
+        method, operation = operations[entry.name]
+        codes = {error["Code"] for error in operation["x-error-codes"]}
+        assert codes == {error.code for error in catalog.errors_of(entry)}
+        schema = entry._schema
+        for name, field in (schema.fields.items() if schema else ()):
+            for which in ("missing", "invalid"):
+                if which in field.metadata:
+                    code = field.metadata[which][0]
+                    assert code in codes and f"- {code}: " in operation["description"], (entry.name, name)
+        for code, *_ in entry.errors:
+            assert code in codes
+        required = {parameter.name for parameter in catalog.parameters_of(entry) if parameter.required}
+        if method in ("get", "delete"):
+            listed = {p["name"] for p in operation["parameters"] if p["required"]}
+            assert all(p.get("description") for p in operation["parameters"] if p["name"] in required)
+        else:
+            listed = set(operation["requestBody"]["content"]["application/json"]["schema"].get("required", []))
+        assert listed == required, entry.name
+        example = operation["responses"]["200"]["content"]["application/json"]["examples"]["success"]["value"]
+        assert example and operation["description"]
+        if entry.authenticated:
+            assert operation["security"] and {} not in operation["security"]
+            schemes = {name for requirement in operation["security"] for name in requirement}
+            assert schemes <= set(document["components"]["securitySchemes"])
+        else:
+            assert operation["security"] == []
+
+
+def test_the_examples_match_the_documented_success_schemas(client):
+    from openapi_schema_validator import OAS30Validator, validate as validate_value
+
+    document = client.get("/api/v1/openapi.json").get_json()
+    for ops in document["paths"].values():
+        for operation in ops.values():
+            content = operation["responses"]["200"]["content"]["application/json"]
+            success_schema = content["schema"]["oneOf"][0]
+            validate_value(content["examples"]["success"]["value"], success_schema, cls=OAS30Validator)
+            if "error" in content["examples"]:
+                validate_value(content["examples"]["error"]["value"], content["schema"]["oneOf"][1],
+                               cls=OAS30Validator)

@@ -1,13 +1,18 @@
 """The shared per-user rate limit (SPEC §8)."""
 import logging
+import os
+import subprocess
+import sys
+import time
 import uuid
 
+import redis
 import requests
 
 from conftest import REDIS_URL, SECRET, Accounts, wipe
 from helpers import body
 from octeth_domains import create_app
-from servers import AppProcess
+from servers import AppProcess, RedisServer
 
 LIST = "/api/v1/user.senderdomains"
 
@@ -84,59 +89,106 @@ def test_two_processes_share_one_count_in_redis(mysql_url, redis_client, tmp_pat
         redis_client.delete(*keys)
 
 
-def _limit(redis_client, prefix, text):
-    from octeth_domains.api.limits import Counter, Limit, one_limit
-    return Limit(one_limit(text), Counter(redis_client, prefix), "api")
+def test_two_app_instances_share_one_count_through_flask_limiter(make_env, backend, redis_client):
+    """Two apps (two instances of the service) on one Redis: one count per user between them."""
+    if backend == "embedded":  # no Redis: each process counts alone (and serves alone: test_one_worker...)
+        env = make_env(OCTETH_RATE_LIMIT="4 per 60 seconds")
+        assert create_app(env).config["RATELIMIT_STORAGE_URI"] == "memory://"
+        return
+    env = make_env(OCTETH_RATE_LIMIT="4 per 60 seconds")
+    first, second = create_app(env), create_app(env)
+    assert first.config["RATELIMIT_STORAGE_URI"] == "octeth+" + REDIS_URL
+    user = Accounts(first).user()
+    clients = [first.test_client(), second.test_client()]
+    statuses = [clients[n % 2].get(LIST, query_string={"APIKey": user["APIKey"]}).status_code for n in range(5)]
+    assert statuses == [200, 200, 200, 200, 429]
+    keys = [key.decode() for key in redis_client.scan_iter(f"*{env['OCTETH_REDIS_KEY_PREFIX']}*")]
+    assert any(f"user:{user['UserID']}/api/4/60/second" in key for key in keys), keys
 
 
-def test_a_small_limit_is_counted_request_by_request(redis_client):
-    prefix = f"octeth-test-{uuid.uuid4().hex[:8]}:"
-    limit = _limit(redis_client, prefix, "100 per 60 seconds")
+def test_the_limit_headers_of_flask_limiter(make_app):
+    app = make_app(OCTETH_RATE_LIMIT="2 per 60 seconds")
+    user = Accounts(app).user()
+    client = app.test_client()
+    first = client.get(LIST, query_string={"APIKey": user["APIKey"]})
+    assert first.headers["X-RateLimit-Limit"] == "2" and first.headers["X-RateLimit-Remaining"] == "1"
+    assert 0 < int(first.headers["X-RateLimit-Reset"]) - time.time() <= 61
+    assert "Retry-After" not in first.headers
+    client.get(LIST, query_string={"APIKey": user["APIKey"]})
+    refused = client.get(LIST, query_string={"APIKey": user["APIKey"]})
+    assert refused.status_code == 429 and refused.headers["X-RateLimit-Remaining"] == "0"
+    assert 1 <= int(refused.headers["Retry-After"]) <= 61
+    assert refused.headers.getlist("Retry-After") == [refused.headers["Retry-After"]]
+    assert body(refused)["Errors"][0]["Code"] == 429
+
+
+def test_one_redis_round_trip_per_request(tmp_path, make_env, backend):
+    """Counted by a Redis server of the test's own, through MONITOR: every command a client sent
+    (those a Lua script runs inside Redis are marked ``lua`` and are not round trips)."""
+    if backend == "embedded":
+        return
+    server = RedisServer(tmp_path / "redis")
+    server.start()
     try:
-        for n in range(1, 11):
-            assert limit.hit("user:1") is None
-            assert int(redis_client.get(prefix + "api:user:1")) == n
+        app = create_app(make_env(OCTETH_REDIS_URL=server.url))
+        user = Accounts(app).user()
+        client = app.test_client()
+        for door in ("rest", "legacy"):
+            for _ in range(3):  # warm: the script loaded, the key cached
+                assert client.get(LIST, query_string={"APIKey": user["APIKey"]}).status_code == 200
+            log_path = tmp_path / f"monitor-{door}.log"
+            with open(log_path, "w") as log:
+                monitor = subprocess.Popen(["redis-cli", "-p", str(server.port), "monitor"], stdout=log)
+                time.sleep(0.3)
+                for _ in range(10):
+                    if door == "rest":
+                        response = client.get(LIST, query_string={"APIKey": user["APIKey"]})
+                    else:
+                        response = client.post("/api.php", data={"Command": "user.senderdomain.list",
+                                                                  "APIKey": user["APIKey"]})
+                    assert response.status_code == 200 and "X-RateLimit-Remaining" in response.headers
+                time.sleep(0.3)
+                monitor.terminate()
+                monitor.wait(5)
+            sent = [line for line in log_path.read_text().splitlines() if " [0 127.0.0.1:" in line]
+            assert len(sent) == 10, (door, sent)
+            assert all('"EVALSHA"' in line.upper() for line in sent)
     finally:
-        redis_client.delete(prefix + "api:user:1")
+        server.stop()
 
 
-def test_a_large_limit_is_counted_in_leases_and_never_overspent(redis_client):
-    """Two instances (threads in each) spend one shared limit of 5,000: Redis is asked once per
-    lease, not once per request, and together they let exactly the limit through."""
-    import threading
+def test_a_command_s_own_limit_is_counted_besides_the_user_s(make_app):
+    from octeth_domains.api.registry import registry
 
-    def scripts_run() -> int:
-        return sum(redis_client.info("commandstats").get(f"cmdstat_{name}", {}).get("calls", 0)
-                   for name in ("evalsha", "eval"))
-
-    prefix = f"octeth-test-{uuid.uuid4().hex[:8]}:"
-    instances = [_limit(redis_client, prefix, "5000 per 60 seconds") for _ in range(2)]
-    scripts_before = scripts_run()
-    admitted = [0] * 8
-    refused_after = []
-
-    def client(n: int) -> None:
-        limit = instances[n % 2]
-        while True:
-            retry_after = limit.hit("user:7")
-            if retry_after is not None:
-                refused_after.append(retry_after)
-                return
-            admitted[n] += 1
-
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
+    entry = registry.commands["user.senderdomain.list"]
+    object.__setattr__(entry, "limit", "2 per 5 minutes")
     try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(30)
-        assert sum(admitted) == 5000
-        assert all(count > 0 for count in admitted[:2])
-        assert int(redis_client.get(prefix + "api:user:7")) >= 5000
-        assert scripts_run() - scripts_before < 5000 / 10
-        assert all(0 < seconds <= 60 for seconds in refused_after)
+        app = make_app(OCTETH_RATE_LIMIT="50 per 60 seconds")
+        user = Accounts(app).user()
+        client = app.test_client()
+        statuses = [client.get(LIST, query_string={"APIKey": user["APIKey"]}).status_code for _ in range(3)]
+        assert statuses == [200, 200, 429]
+        assert 60 < int(client.get(LIST, query_string={"APIKey": user["APIKey"]}).headers["Retry-After"]) <= 301
+        # Other commands are still counted only against the user's limit.
+        get = client.get("/api/v1/user.senderdomain", query_string={"APIKey": user["APIKey"], "DomainID": 1})
+        assert get.status_code == 200 and body(get)["Errors"][0]["Code"] == 2
     finally:
-        redis_client.delete(prefix + "api:user:7")
+        object.__setattr__(entry, "limit", None)
+
+
+def test_a_command_s_limit_must_be_one_limit(make_env):
+    import pytest
+
+    from octeth_domains.api.registry import registry
+    from octeth_domains.config import ConfigError
+
+    entry = registry.commands["user.senderdomain.list"]
+    object.__setattr__(entry, "limit", "sometimes")
+    try:
+        with pytest.raises(ConfigError, match="user.senderdomain.list"):
+            create_app(make_env())
+    finally:
+        object.__setattr__(entry, "limit", None)
 
 
 def test_a_limit_must_be_one_limit(make_env):
@@ -149,15 +201,47 @@ def test_a_limit_must_be_one_limit(make_env):
             create_app(make_env(**{name: value}))
 
 
-def test_counts_kept_in_memory_stay_bounded_under_a_flood_of_new_keys():
-    from octeth_domains.api.limits import Counter, Limit, one_limit
 
-    counter = Counter(None, "x:")
-    counter._memory.MAX_KEYS = 10
-    limit = Limit(one_limit("5 per 60 seconds"), counter, "api")
-    limit.MAX_KEYS = 10
-    for n in range(500):  # all live: the oldest go
-        assert limit.hit(f"addr:2001:db8::{n}") is None
-    assert len(counter._memory._counts) <= 10 and len(limit._leases) <= 10
-    assert limit.hit("addr:2001:db8::499") is None  # the newest are still counted
-    assert counter._memory.peek("api:addr:2001:db8::499")[0] == 2
+
+def _gunicorn(tmp_path, **env):
+    from helpers import free_port
+    from servers import REPO
+
+    clean = {key: value for key, value in os.environ.items()
+             if not key.startswith(("OCTETH_", "GUNICORN_", "RATELIMIT_"))}
+    port = free_port()
+    clean.update(OCTETH_INSTANCE_PATH=str(tmp_path / "instance"), GUNICORN_BIND=f"127.0.0.1:{port}", **env)
+    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+                               cwd=REPO, env=clean, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return process, f"http://127.0.0.1:{port}"
+
+
+def test_the_embedded_default_refuses_several_workers(tmp_path):
+    """The shipped gunicorn.conf.py (4 workers) without Redis: counts would be per process."""
+    process, _ = _gunicorn(tmp_path)
+    try:
+        output, _ = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 1
+    assert "refusing to start 4 workers without Redis" in output and "OCTETH_REDIS_URL" in output
+    assert "Booting worker" not in output
+
+
+def test_one_worker_without_redis_and_several_with_it_start(tmp_path):
+    for env in ({"GUNICORN_WORKERS": "1"}, {"GUNICORN_WORKERS": "2", "OCTETH_REDIS_URL": REDIS_URL}):
+        process, url = _gunicorn(tmp_path, **env)
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                assert process.poll() is None, process.stdout.read()
+                try:
+                    response = requests.get(url + "/api.php", timeout=2)
+                    break
+                except requests.ConnectionError:
+                    assert time.monotonic() < deadline
+                    time.sleep(0.1)
+            assert response.json()["Errors"][0]["Code"] == 100003
+        finally:
+            process.terminate()
+            process.wait(10)

@@ -42,15 +42,13 @@ def run(entry: Command, params: Params) -> dict[str, Any]:
         except APIError as error:
             refused = error  # counted against the address below before it is answered
     g.caller = caller
-    limits.check()
+    limits.check(entry)
     if refused is not None:
         raise refused
     if entry.authenticated:
         if caller is None:
             raise authentication_failed()
         require_permission(caller.user, entry.permission)
-    if entry.limit is not None:
-        limits.check_command(entry.name, entry.limit)
     args = entry.load(params)
     return entry.handler(args, caller)
 

@@ -1,230 +1,93 @@
-"""The per-user rate limit (SPEC §8) and the sign-in lockout.
+"""The per-user rate limit (SPEC §8) and the sign-in lockout, through flask-limiter.
 
-Both are fixed windows counted in Redis when it is configured, so that every worker and every
-instance shares one count, and in this process's memory otherwise or while Redis is away. Limits
-are written in flask-limiter's notation (``100 per 60 seconds``), parsed by ``limits``, the
-library flask-limiter is built on.
+One flask-limiter ``Limiter`` per app, configured with the usual ``RATELIMIT_*`` settings; its
+strategy counts, in its storage, with its in-memory fallback, and it writes its ``X-RateLimit-*``
+headers. The doors count from :func:`~.doors.run` (:func:`check`) rather than in flask-limiter's
+``before_request``: the key is the authenticated user (the client address before authentication),
+known only once the credentials have been read. Every command and both doors share one count per
+key; a command may declare a limit of its own on the registry (``@command(..., limit="10 per 5
+minutes")``), counted per command and key besides.
 
-flask-limiter itself is not in the request path: its per-request machinery (stack inspection,
-limit registration and resolution, a second evaluation in its own ``before_request``) cost about a
-quarter of a ``user.senderdomain.get`` in ``make bench``. What it did for us is one ``INCR`` with
-an expiry per request, which :class:`Counter` does with one Lua call.
-
-A limit too large to be reached one request at a time is counted in leases: a process takes a few
-requests' worth of the window from Redis at once and spends them locally, so that a busy client
-costs one round trip per lease instead of one per request. Leases are counted in Redis when taken,
-so the instances together never let more than the limit through; a lease is at most 1/64 of what
-is left of the window, so limits under 128 per window are still counted request by request.
+With Redis the counts live in :class:`SharedCounts`, a ``limits`` storage of ours (scheme
+``octeth+redis://``): the stock Redis storage answers a hit with one round trip, then flask-limiter
+asks two more (``GET`` and ``TTL``) for its headers; ours returns the count and the time left in
+the same Lua call and keeps them for the rest of the request. Without Redis the counts are
+``limits``' in-process memory storage (one process only: gunicorn.conf.py refuses more workers).
+If Redis goes away the counts fall back to memory (logged) and Redis is asked again now and then.
 """
 from __future__ import annotations
 
 import hashlib
 import logging
-import threading
 import time
-from dataclasses import dataclass
 from typing import Any
 
-import redis
-from flask import Flask, current_app, g, request
+from flask import Flask, Response, current_app, g, has_app_context, request
+from flask_limiter import Limiter, RequestLimit
 from limits import RateLimitItem, parse_many
+from limits.storage import RedisStorage
 
 from ..config import ConfigError
 from .envelope import APIError, rate_limited
 
 log = logging.getLogger(__name__)
 
-# INCRBY that starts the window's expiry on the first count, and answers the count with the time
-# left, in one round trip. A key left without expiry (by hand) gets one rather than living forever.
-_ADD = """
-local count = redis.call('INCRBY', KEYS[1], ARGV[1])
+
+class SharedCounts(RedisStorage):
+    """Fixed-window counts in Redis at one round trip per hit: one Lua call counts the hit and
+    answers the count with the time left, which ``get`` and ``get_expiry`` then answer from for
+    the rest of the request (flask-limiter asks them for its headers right after the hit)."""
+
+    STORAGE_SCHEME = ["octeth+redis", "octeth+rediss", "octeth+redis+unix"]
+
+    # INCRBY that starts the window's expiry on the first count; a key left without expiry (by
+    # hand) gets one rather than living forever.
+    SCRIPT_COUNT = """
+local count = redis.call('INCRBY', KEYS[1], ARGV[2])
 local left = redis.call('PTTL', KEYS[1])
 if left < 0 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  left = tonumber(ARGV[2])
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  left = tonumber(ARGV[1])
 end
 return {count, left}
 """
 
+    def __init__(self, uri: str, **options: Any) -> None:
+        from .. import redis_options
 
-class _RedisCounts:
-    def __init__(self, client: redis.Redis, prefix: str) -> None:
-        self._prefix = prefix
-        self._client = client
-        self._add = client.register_script(_ADD)
+        super().__init__(uri.removeprefix("octeth+"), **{**redis_options(), **options})
 
-    def add(self, key: str, amount: int, window: float) -> tuple[int, float]:
-        count, left_ms = self._add(keys=[self._prefix + key], args=[amount, int(window * 1000)])
-        return int(count), int(left_ms) / 1000
+    def initialize_storage(self, uri: str) -> None:
+        super().initialize_storage(uri)
+        self.lua_count = self.get_connection().register_script(self.SCRIPT_COUNT)
 
-    def peek(self, key: str) -> tuple[int, float]:
-        with self._client.pipeline(transaction=False) as pipe:
-            count, left_ms = pipe.get(self._prefix + key).pttl(self._prefix + key).execute()
-        return int(count or 0), max(0, int(left_ms)) / 1000
+    @staticmethod
+    def _seen() -> dict[str, tuple[int, float]]:
+        # Per request (Flask's g), so that no count outlives the request that read it.
+        return g.setdefault("_octeth_rate_counts", {}) if has_app_context() else {}
 
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        count, left_ms = self.lua_count([self.prefixed_key(key)], [int(expiry * 1000), amount])
+        self._seen()[key] = (int(count), time.time() + int(left_ms) / 1000)
+        return int(count)
 
-def _pruned(entries: dict, live: Any, cap: int) -> dict:
-    """``entries`` without the expired ones; if the live ones still fill half of ``cap``, the
-    oldest of them go too (a dict keeps insertion order), so that a flood of new keys, such as
-    addresses, costs a rebuild now and then rather than at every request."""
-    kept = {key: value for key, value in entries.items() if live(value)}
-    if len(kept) > cap // 2:
-        kept = dict(list(kept.items())[len(kept) - cap // 2:])
-    return kept
+    def get(self, key: str) -> int:
+        seen = self._seen().get(key)
+        return seen[0] if seen else super().get(key)
 
-
-class _MemoryCounts:
-    MAX_KEYS = 100_000
-
-    def __init__(self) -> None:
-        self._counts: dict[str, list[float]] = {}  # key -> [count, monotonic end of the window]
-        self._lock = threading.Lock()
-
-    def add(self, key: str, amount: int, window: float) -> tuple[int, float]:
-        now = time.monotonic()
-        with self._lock:
-            entry = self._counts.get(key)
-            if entry is None or entry[1] <= now:
-                if len(self._counts) >= self.MAX_KEYS:
-                    self._counts = _pruned(self._counts, lambda entry: entry[1] > now, self.MAX_KEYS)
-                entry = self._counts[key] = [0, now + window]
-            entry[0] += amount
-            return int(entry[0]), entry[1] - now
-
-    def peek(self, key: str) -> tuple[int, float]:
-        now = time.monotonic()
-        with self._lock:
-            entry = self._counts.get(key)
-        if entry is None or entry[1] <= now:
-            return 0, 0.0
-        return int(entry[0]), entry[1] - now
-
-
-class Counter:
-    """Fixed-window counts in Redis, or in memory without Redis and while it is away: a dead
-    Redis is left alone for ``retry_after`` seconds so that requests do not each wait on it."""
-
-    def __init__(self, client: redis.Redis | None, prefix: str, retry_after: float = 5.0) -> None:
-        self._redis = _RedisCounts(client, prefix) if client is not None else None
-        self._memory = _MemoryCounts()
-        self._retry_after = retry_after
-        self._redis_down_until = 0.0
-
-    def _store(self) -> _RedisCounts | _MemoryCounts:
-        if self._redis is not None and time.monotonic() >= self._redis_down_until:
-            return self._redis
-        return self._memory
-
-    def _fall_back(self, error: Exception) -> None:
-        self._redis_down_until = time.monotonic() + self._retry_after
-        log.warning("rate limit store unreachable (%s): falling back to in-memory counts for %g s",
-                    error.__class__.__name__, self._retry_after)
-
-    def add(self, key: str, amount: int, window: float) -> tuple[int, float, bool]:
-        """Add ``amount`` to ``key``'s count in its current window: (the count now, seconds left,
-        whether Redis counted it)."""
-        store = self._store()
-        try:
-            return (*store.add(key, amount, window), store is self._redis)
-        except (redis.RedisError, OSError) as error:
-            self._fall_back(error)
-        return (*self._memory.add(key, amount, window), False)
-
-    def peek(self, key: str) -> tuple[int, float]:
-        store = self._store()
-        try:
-            return store.peek(key)
-        except (redis.RedisError, OSError) as error:
-            self._fall_back(error)
-        return self._memory.peek(key)
-
-
-@dataclass
-class _Lease:
-    tokens: int  # requests already counted in the store and not yet spent here
-    ends: float  # monotonic time the window ends
-    remaining: int  # what the store had left of the window when last asked
-    spent: bool  # the window is used up: refuse without asking until it ends
-    shared: bool  # counted in Redis (else in this process's memory, while Redis is away)
-
-
-class Limit:
-    """``item`` (such as ``100 per 60 seconds``) per key, counted in ``counter`` under ``name``."""
-
-    LEASE_SHARE = 64  # a lease is at most 1/64 of what is left of the window
-    MAX_LEASE = 64
-    MAX_KEYS = 100_000
-
-    def __init__(self, item: RateLimitItem, counter: Counter, name: str) -> None:
-        self.amount = item.amount
-        self.window = float(item.get_expiry())
-        self._counter = counter
-        self._name = name
-        self._leases: dict[str, _Lease] = {}
-        self._lock = threading.Lock()
-
-    def _lease_size(self, remaining: int) -> int:
-        return max(1, min(self.MAX_LEASE, remaining // self.LEASE_SHARE))
-
-    def hit(self, key: str) -> float | None:
-        """Count one request for ``key``: None when it may go ahead, else the seconds until the
-        window ends."""
-        now = time.monotonic()
-        with self._lock:
-            lease = self._leases.get(key)
-            if lease is not None and lease.ends > now:
-                if lease.tokens > 0:
-                    lease.tokens -= 1
-                    return None
-                if lease.spent:
-                    return lease.ends - now
-                size = self._lease_size(lease.remaining)
-            else:
-                size = self._lease_size(self.amount)
-        asked = time.monotonic()
-        count, left, shared = self._counter.add(f"{self._name}:{key}", size, self.window)
-        granted = max(0, min(size, self.amount - (count - size)))
-        # Counted from before the call: a lease must not outlive the window it was counted in.
-        ends = asked + left
-        fresh = _Lease(max(0, granted - 1), ends, max(0, self.amount - count), count >= self.amount, shared)
-        with self._lock:
-            lease = self._leases.get(key)
-            if lease is not None and lease.shared == shared and abs(lease.ends - ends) < self.window / 2:
-                # Another thread took a lease of the same window meanwhile: pool them.
-                lease.tokens += fresh.tokens
-                lease.remaining = min(lease.remaining, fresh.remaining)
-                lease.spent = lease.spent or fresh.spent
-            elif lease is None or lease.ends <= ends:  # never an older window over a newer one
-                if len(self._leases) >= self.MAX_KEYS:
-                    self._leases = _pruned(self._leases, lambda lease: lease.ends > now, self.MAX_KEYS)
-                self._leases[key] = fresh
-        return None if granted else left
+    def get_expiry(self, key: str) -> float:
+        seen = self._seen().get(key)
+        return seen[1] if seen else super().get_expiry(key)
 
 
 def one_limit(text: str) -> RateLimitItem:
     """The one limit ``text`` states; ValueError for anything else. flask-limiter's notation allows
-    several (``100/minute;1000/hour``), which is more than one window per key: refused at start
+    several (``100/minute;1000/hour``), which would cost a round trip each: refused at start
     rather than quietly cut to the first."""
     limits = parse_many(text)
     if len(limits) != 1:
         raise ValueError(f"{text!r} must state exactly one limit, such as '100 per 60 seconds'")
     return limits[0]
-
-
-def _rate_key() -> str:
-    caller = g.get("caller")
-    if caller is not None:
-        return f"user:{caller.user.user_id}"
-    return f"addr:{request.remote_addr or 'local'}"
-
-
-def init_app(app: Flask) -> None:
-    config = app.config
-    counter = Counter(app.extensions["octeth_redis"], f"{config['OCTETH_REDIS_KEY_PREFIX']}:limit:")
-    # One bucket for both doors and every command: the seed documents one limit per user.
-    app.extensions["octeth_api_limit"] = Limit(_setting(config, "OCTETH_RATE_LIMIT"), counter, "api")
-    app.extensions["octeth_login_limit"] = _setting(config, "OCTETH_LOGIN_FAILURE_LIMIT")
-    app.extensions["octeth_limit_counter"] = counter
 
 
 def _setting(config: Any, name: str) -> RateLimitItem:
@@ -234,51 +97,167 @@ def _setting(config: Any, name: str) -> RateLimitItem:
         raise ConfigError(f"{name}: {error}") from None
 
 
-def check() -> None:
-    """Count this request against the caller's limit; 429 in the envelope once it is spent."""
-    retry_after = current_app.extensions["octeth_api_limit"].hit(_rate_key())
-    if retry_after is not None:
-        raise rate_limited(int(retry_after) + 1)
+def _rate_key() -> str:
+    caller = g.get("caller")
+    if caller is not None:
+        return f"user:{caller.user.user_id}"
+    return f"addr:{request.remote_addr or 'local'}"
+
+
+def storage_uri(config: Any) -> str:
+    """``RATELIMIT_STORAGE_URI`` if set, else ours on ``OCTETH_REDIS_URL``, else memory."""
+    if config.get("RATELIMIT_STORAGE_URI"):
+        return config["RATELIMIT_STORAGE_URI"]
+    redis_url = config.get("OCTETH_REDIS_URL")
+    return "octeth+" + redis_url if redis_url else "memory://"
+
+
+def counts_are_shared(config: Any) -> bool:
+    """Whether every process of the service sees the same counts (not in-process memory)."""
+    return not storage_uri(config).startswith("memory://")
+
+
+def init_app(app: Flask) -> None:
+    config = app.config
+    api_limit = _setting(config, "OCTETH_RATE_LIMIT")
+    app.extensions["octeth_login_limit"] = _setting(config, "OCTETH_LOGIN_FAILURE_LIMIT")
+    from .registry import registry
+
+    command_limits = {}
+    for entry in registry.commands.values():
+        if entry.limit is not None:
+            try:
+                command_limits[entry.name] = one_limit(entry.limit)
+            except ValueError as error:
+                raise ConfigError(f"the limit of {entry.name}: {error}") from None
+    config["RATELIMIT_STORAGE_URI"] = storage_uri(config)
+    config.setdefault("RATELIMIT_KEY_PREFIX", config["OCTETH_REDIS_KEY_PREFIX"])
+    config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"key_prefix": f"{config['OCTETH_REDIS_KEY_PREFIX']}:limit"})
+    config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    config.setdefault("RATELIMIT_STRATEGY", "fixed-window")
+
+    # flask-limiter sets Retry-After on every response it counted; it belongs on a 429 (and a 503
+    # keeps its own). Registered before the limiter, so that it runs after its header hook.
+    @app.after_request
+    def _retry_after_only_when_refused(response: Response) -> Response:
+        if response.status_code != 429:
+            own = g.pop("_octeth_retry_after", None)
+            if own is None:
+                response.headers.pop("Retry-After", None)
+            else:
+                response.headers["Retry-After"] = own
+        return response
+
+    limiter = Limiter(key_func=_rate_key, app=app)
+    # Its before_request check runs before authentication, when the key is not known yet, and its
+    # limit resolution (decorators, blueprints, exemptions) costs more than the rest of a get: the
+    # doors count instead (check()), with flask-limiter's strategy, storage, fallback and headers.
+    app.before_request_funcs[None].remove(limiter._check_request_limit)
+
+    @app.after_request
+    def _remember_retry_after(response: Response) -> Response:
+        if response.status_code != 429 and "Retry-After" in response.headers:
+            g._octeth_retry_after = response.headers["Retry-After"]
+        return response
+
+    app.extensions["octeth_limiter"] = limiter
+    app.extensions["octeth_limits"] = _Limits(limiter, api_limit, command_limits, config["RATELIMIT_KEY_PREFIX"])
+
+
+class _Limits:
+    """The app's limits, parsed once, counted through its flask-limiter ``Limiter``."""
+
+    RECHECK_SECONDS = (1, 2, 4, 8, 16, 30)  # how soon a dead store is asked again
+
+    def __init__(self, limiter: Limiter, api: RateLimitItem, commands: dict[str, RateLimitItem],
+                 prefix: str) -> None:
+        self.limiter = limiter
+        self.api = api
+        self.commands = commands
+        self.prefix = prefix
+        self._recheck_at = 0.0
+        self._rechecks = 0
+
+    def _fall_back(self, error: Exception) -> None:
+        # flask-limiter's own switch: ``limiter.limiter`` is then its in-memory fallback.
+        self.limiter._storage_dead = True
+        self._rechecks = 0
+        self._recheck_at = time.monotonic() + self.RECHECK_SECONDS[0]
+        log.warning("rate limit storage unreachable (%s): falling back to in-memory counts",
+                    error.__class__.__name__)
+
+    def _revive(self) -> None:
+        if self.limiter._storage_dead and time.monotonic() >= self._recheck_at:
+            if self.limiter.storage.check():
+                self.limiter._storage_dead = False
+                log.warning("rate limit storage reachable again")
+                return
+            self._rechecks = min(self._rechecks + 1, len(self.RECHECK_SECONDS) - 1)
+            self._recheck_at = time.monotonic() + self.RECHECK_SECONDS[self._rechecks]
+
+    def hit(self, item: RateLimitItem, *args: str) -> bool:
+        self._revive()
+        try:
+            return self.limiter.limiter.hit(item, *args)
+        except Exception as error:
+            if self.limiter._storage_dead or not self.limiter._in_memory_fallback_enabled:
+                log.warning("rate limit not counted: %s", error.__class__.__name__)
+                return True
+            self._fall_back(error)
+            return self.limiter.limiter.hit(item, *args)
+
+
+def check(command: Any = None) -> None:
+    """Count this request against the caller's limits; 429 in the envelope once one is spent.
+    ``command`` is the registry entry being run (its own limit, if it declares one, is counted
+    too, per command)."""
+    app_limits: _Limits = current_app.extensions["octeth_limits"]
+    limiter = app_limits.limiter
+    if not limiter.enabled:
+        return
+    key = _rate_key()
+    buckets = [(app_limits.api, [app_limits.prefix, key, "api"])]
+    own = app_limits.commands.get(getattr(command, "name", None))
+    if own is not None:
+        buckets.append((own, [app_limits.prefix, key, "command:" + command.name]))
+    context = limiter.context
+    for item, args in buckets:
+        allowed = app_limits.hit(item, *args)
+        counted = RequestLimit(limiter, item, args, not allowed, True)
+        context.view_rate_limits.append(counted)
+        context.view_rate_limit = counted  # the headers speak of the narrowest: the command's own
+        if not allowed:
+            log.info("ratelimit %s (%s) exceeded", item, key)
+            raise rate_limited(int(counted.reset_at - time.time()))
 
 
 def _login_key(username: str) -> str:
     # A digest: a username is whatever the client sent, up to the 1 MiB body.
-    return "login-failures:" + hashlib.sha256(username.lower().encode("utf-8", "replace")).hexdigest()
+    return hashlib.sha256(username.lower().encode("utf-8", "replace")).hexdigest()
 
 
 def refuse_locked_login(username: str) -> None:
     """Refuse a sign-in for a username that failed too often in the current window (code 4, 429).
 
-    The count lives where the rate limit does, so every instance sees the same lockout (each
-    process its own while Redis is away)."""
-    limit = current_app.extensions["octeth_login_limit"]
+    Counted by flask-limiter's strategy in its storage, so every instance sees the same lockout
+    (each process its own while Redis is away)."""
+    limiter = current_app.extensions["octeth_limiter"]
+    item = current_app.extensions["octeth_login_limit"]
+    key = (current_app.config["RATELIMIT_KEY_PREFIX"], "login-failures", _login_key(username))
     try:
-        count, left = current_app.extensions["octeth_limit_counter"].peek(_login_key(username))
+        if limiter.limiter.test(item, *key):
+            return
+        reset_at = limiter.limiter.get_window_stats(item, *key).reset_time
     except Exception as error:  # a lockout is a brake on guessing, not a reason to refuse users
         log.warning("login lockout unavailable: %s", error.__class__.__name__)
         return
-    if count < limit.amount:
-        return
     raise APIError(4, "Too many failed sign-in attempts for this username; try again later", 429,
-                   {"Retry-After": str(max(1, int(left) + 1))})
+                   {"Retry-After": str(max(1, int(reset_at - time.time()) + 1))})
 
 
 def count_failed_login(username: str) -> None:
-    limit = current_app.extensions["octeth_login_limit"]
-    try:
-        current_app.extensions["octeth_limit_counter"].add(_login_key(username), 1, limit.get_expiry())
-    except Exception as error:
-        log.warning("login lockout unavailable: %s", error.__class__.__name__)
-
-
-def check_command(name: str, limit: str) -> None:
-    """Count this request against the limit a command declares for itself (``@command(...,
-    limit="10 per 5 minutes")``), per user, beside the service-wide one; 429 once it is spent.
-    Each command's limit is parsed once and counted under its own name."""
-    kept = current_app.extensions.setdefault("octeth_command_limits", {})
-    entry = kept.get(name)
-    if entry is None:
-        entry = kept[name] = Limit(one_limit(limit), current_app.extensions["octeth_limit_counter"], f"cmd:{name}")
-    retry_after = entry.hit(_rate_key())
-    if retry_after is not None:
-        raise rate_limited(int(retry_after) + 1)
+    limiter = current_app.extensions["octeth_limiter"]
+    item = current_app.extensions["octeth_login_limit"]
+    current_app.extensions["octeth_limits"].hit(item, current_app.config["RATELIMIT_KEY_PREFIX"],
+                                                "login-failures", _login_key(username))

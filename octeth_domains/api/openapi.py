@@ -1,16 +1,16 @@
 """The OpenAPI 3 document of the REST door, built from the command registry.
 
-Paths, methods and parameters come from each command's declaration (its routes and marshmallow
-schema), so the document cannot drift from what the doors accept; the success bodies are written
-out here, as the seeds show them.
+Paths, methods, parameters (required or not, described) and every operation's error codes come
+from each command's declaration through :mod:`.catalog`, so the document cannot drift from what the
+doors accept; the success bodies are written out here, as the seeds show them, with the seeds'
+examples. The security schemes are the three credentials of SPEC §3; an operation that needs
+authentication lists only them (no anonymous alternative).
 """
 from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import fields
-
-from .params import Boolean, Identifier
+from . import catalog
 from .registry import Command, Registry
 
 STRING = {"type": "string"}
@@ -102,58 +102,92 @@ BUSINESS_STATUSES = {
 }
 
 
-def _field_schema(field: fields.Field) -> dict[str, Any]:
-    if isinstance(field, Boolean):
-        return {"oneOf": [BOOLEAN, {"type": "integer", "enum": [0, 1]}, STRING]}
-    if isinstance(field, Identifier):
-        return {"oneOf": [INTEGER, STRING]}
-    return STRING
+KINDS = {
+    "boolean": {"oneOf": [BOOLEAN, {"type": "integer", "enum": [0, 1]}, STRING]},
+    "integer": {"oneOf": [INTEGER, STRING]},
+    "number": {"oneOf": [{"type": "number"}, STRING]},
+    "string": STRING,
+}
+GENERIC_SUCCESS = {"type": "object"}
 
 
-def _parameters(entry: Command) -> dict[str, dict[str, Any]]:
-    found = {}
-    schema = entry._schema
-    for name, field in (schema.fields.items() if schema else ()):
-        key = field.data_key or name
-        for spelling in (key, *field.metadata.get("aliases", ())):
-            found[spelling] = _field_schema(field)
-    if entry.authenticated:
-        found.setdefault("APIKey", STRING)
-        found.setdefault("SessionID", STRING)
-    found["ResponseFormat"] = {"type": "string", "enum": ["JSON", "XML"]}
+def _parameters(entry: Command) -> list[tuple[str, dict[str, Any], bool, str]]:
+    """(name, schema, required, description) of every spelling the command reads."""
+    found = []
+    for parameter in catalog.parameters_of(entry):
+        schema = {"type": "string", "enum": ["JSON", "XML"]} if parameter.name == "ResponseFormat" else KINDS[parameter.kind]
+        found.append((parameter.name, schema, parameter.required, parameter.description))
+        for alias in parameter.aliases:
+            found.append((alias, schema, False, f"Another spelling of {parameter.name}."))
     return found
+
+
+def _errors_text(errors: list[catalog.Error]) -> str:
+    lines = [f"- {error.code}: {error.message}" + (f" (HTTP {error.status})" if error.status != 200 else "")
+             + (f" — {error.when}" if error.when else "") for error in errors]
+    return "Error codes (in `Errors[0].Code`):\n\n" + "\n".join(lines)
+
+
+def _security(entry: Command, method: str) -> list[dict[str, list]]:
+    if not entry.authenticated:
+        return []  # explicitly none: a command that signs in
+    if method == "PATCH":  # a PATCH reads only its JSON body: the query string's key is ignored
+        return [{"bearer": []}]
+    return [{"bearer": []}, {"apiKey": []}, {"sessionId": []}]
 
 
 def _operation(entry: Command, method: str) -> dict[str, Any]:
     parameters = _parameters(entry)
+    errors = catalog.errors_of(entry)
+    success = SUCCESS.get(entry.name, GENERIC_SUCCESS)
+    example = catalog.example_of(entry, success)
+    first_error = next((error for error in errors if error.status == 200), None)
     envelope = {"application/json": {"schema": ERROR}, "text/xml": {"schema": STRING}}
+    examples = {"success": {"summary": "Success", "value": example}}
+    if first_error is not None:
+        examples["error"] = {"summary": f"Error {first_error.code}", "value": {
+            "Success": False, "ErrorCode": [first_error.code], "ErrorText": [first_error.message],
+            "Errors": [{"Code": first_error.code, "Message": first_error.message}]}}
     responses: dict[str, Any] = {
         "200": {"description": "The seed's success body, or a business error in the envelope",
-                "content": {"application/json": {"schema": {"oneOf": [SUCCESS[entry.name], ERROR]}},
+                "content": {"application/json": {"schema": {"oneOf": [success, ERROR]}, "examples": examples},
                             "text/xml": {"schema": STRING}}},
         "400": {"description": "Hard failure 100000, 100001 or 100003", "content": envelope},
         "413": {"description": "Request body over 1 MiB", "content": envelope},
-        "429": {"description": "Rate limit exceeded; see Retry-After", "content": envelope},
+        "429": {"description": "Rate limit exceeded; see Retry-After and the X-RateLimit-* headers",
+                "content": envelope},
         "503": {"description": "Hard failure 100004: the database is unavailable; see Retry-After",
                 "content": envelope},
     }
-    for status in BUSINESS_STATUSES.get(entry.name, ()):
+    for status in sorted({str(error.status) for error in errors} | set(BUSINESS_STATUSES.get(entry.name, ()))):
         responses.setdefault(status, {"description": "A business error the seed answers with this status",
                                       "content": envelope})
-    operation: dict[str, Any] = {"operationId": f"{entry.name}.{method.lower()}", "summary": entry.name,
-                                 "responses": responses}
-    if entry.authenticated:
-        operation["security"] = [{"bearer": []}, {"apiKey": []}, {}]
+    operation: dict[str, Any] = {
+        "operationId": f"{entry.name}.{method.lower()}", "summary": entry.name,
+        "description": "\n\n".join(filter(None, (catalog.summary_of(entry),
+                                                  f"Also `/api.php?Command={entry.name}`.", _errors_text(errors)))),
+        "security": _security(entry, method),
+        "x-error-codes": [{"Code": error.code, "Message": error.message, "HTTP": error.status} for error in errors],
+        "responses": responses,
+    }
     if method in ("GET", "DELETE"):
-        operation["parameters"] = [{"name": name, "in": "query", "required": False, "schema": schema}
-                                   for name, schema in parameters.items()]
+        operation["parameters"] = [{"name": name, "in": "query", "required": required, "description": description,
+                                    "schema": schema} for name, schema, required, description in parameters]
     else:
-        body = {"type": "object", "properties": parameters}
+        required = [name for name, _, needed, _ in parameters if needed]
+        body = {"type": "object", "properties": {name: {**schema, "description": description}
+                                                 if "$ref" not in schema else schema
+                                                 for name, schema, _, description in parameters}}
+        if required:
+            body["required"] = required
         content = {"application/json": {"schema": body}}
         if method == "POST":
-            content["application/x-www-form-urlencoded"] = {"schema": {
-                "type": "object", "properties": {name: STRING for name in parameters}}}
-        operation["requestBody"] = {"required": False, "content": content}
+            form = {"type": "object", "properties": {name: {**STRING, "description": description}
+                                                     for name, _, _, description in parameters}}
+            if required:
+                form["required"] = required
+            content["application/x-www-form-urlencoded"] = {"schema": form}
+        operation["requestBody"] = {"required": bool(required), "content": content}
     return operation
 
 
@@ -170,7 +204,10 @@ def document(registry: Registry) -> dict[str, Any]:
                                 "reachable as /api.php?Command=<name>."},
         "paths": paths,
         "components": {"securitySchemes": {
-            "bearer": {"type": "http", "scheme": "bearer"},
-            "apiKey": {"type": "apiKey", "in": "query", "name": "APIKey"},
+            "bearer": {"type": "http", "scheme": "bearer", "description": "Authorization: Bearer <API key>"},
+            "apiKey": {"type": "apiKey", "in": "query", "name": "APIKey",
+                       "description": "The API key as a parameter (query string, or the body on POST)"},
+            "sessionId": {"type": "apiKey", "in": "query", "name": "SessionID",
+                          "description": "A session from user.login (query string, or the body on POST)"},
         }},
     }

@@ -36,10 +36,13 @@ class Command:
     schema: type[Schema] | None = None
     authenticated: bool = True
     # A limit of its own besides the service-wide one, in flask-limiter's notation
-    # ("10 per 5 minutes"), counted per user (api/limits.py check_command).
+    # ("10 per 5 minutes"), counted per user by api/limits.py beside the service-wide one.
     limit: str | None = None
     # Loaded once: a schema instance holds no per-request state.
     _schema: Schema | None = field(default=None, compare=False, repr=False)
+    # The handler's own error codes (those its schema does not declare), as (code, message) or
+    # (code, message, HTTP status): for the generated reference and the OpenAPI document.
+    errors: tuple[tuple, ...] = ()
 
     def load(self, params: Params) -> dict[str, Any]:
         """Validate ``params`` with the schema; the first failing field, in declaration order,
@@ -101,6 +104,7 @@ class Registry:
         schema: type[Schema] | None = None,
         authenticated: bool = True,
         limit: str | None = None,
+        errors: tuple[tuple, ...] = (),
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             key = fold(name)
@@ -109,7 +113,7 @@ class Registry:
             instance = schema() if schema else None
             if instance is not None:
                 _check_schema(name, instance)
-            entry = Command(name, handler, rest, permission, schema, authenticated, limit=limit, _schema=instance)
+            entry = Command(name, handler, rest, permission, schema, authenticated, limit=limit, errors=tuple(errors), _schema=instance)
             self.commands[key] = entry
             for method, path in [rest] if isinstance(rest, tuple) else rest or []:
                 self.routes.setdefault(fold(path), {})[method.upper()] = entry

@@ -40,6 +40,10 @@ REQUIRED = {
     "godaddy": (("secret", 5, "Missing API secret parameter"),),
     "namecheap": (("api_user", 6, "Missing API user parameter"), ("username", 7, "Missing username parameter")),
 }
+# The codes _client answers for the credentials, shared by dns.authorize and dns.set.
+CLIENT_ERRORS = [(2, "Missing API key parameter"), (3, "Missing provider parameter"),
+                 *((code, message) for needs in REQUIRED.values() for _, code, message in needs),
+                 (8, "Unsupported provider: <name>")]
 
 
 class ProviderSchema(Schema):
@@ -68,7 +72,8 @@ def _zone_lookup(domain: str):
     return find_zone(domain, config["OCTETH_DNS_SERVERS"], config["OCTETH_DNS_TIMEOUT"])
 
 
-@command("dns.provider", rest=("GET", "dns.provider"), schema=ProviderSchema)
+@command("dns.provider", rest=("GET", "dns.provider"), schema=ProviderSchema,
+         errors=[(2, "Unable to determine DNS provider for this domain")])
 def dns_provider(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
     unknown = APIError(2, "Unable to determine DNS provider for this domain")
     try:
@@ -119,7 +124,9 @@ def _domain(args: dict[str, Any], code: int, message: str) -> str:
         raise APIError(code, f"{message}: invalid domain name") from None
 
 
-@command("dns.authorize", rest=[("POST", "dns.authorize"), ("GET", "dns.authorize")], schema=AuthorizeSchema)
+@command("dns.authorize", rest=[("POST", "dns.authorize"), ("GET", "dns.authorize")], schema=AuthorizeSchema,
+         errors=[*CLIENT_ERRORS, (4, "Authorization failed for this DNS provider: <reason>"),
+                 (9, "An error occurred during authorization: <reason>")])
 def dns_authorize(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
     prefix = "An error occurred during authorization"
     client = _client(args, caller)
@@ -140,7 +147,9 @@ def dns_authorize(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
     return {"success": True}
 
 
-@command("dns.set", rest=[("POST", "dns.set"), ("GET", "dns.set")], schema=SetSchema)
+@command("dns.set", rest=[("POST", "dns.set"), ("GET", "dns.set")], schema=SetSchema,
+         errors=[*CLIENT_ERRORS, (4, 'Missing record type parameter (e.g. "campaign", "email-gateway")'),
+                 (9, "Failed to set DNS records for this domain: <reason>"), (10, "<unexpected provider failure>")])
 def dns_set(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
     prefix = "Failed to set DNS records for this domain"
     client = _client(args, caller)

@@ -18,7 +18,7 @@ from ..db import get_db
 from ..models import senderdomains as model
 from .. import hooks
 from ..senderdomains import dnsrecords, lifecycle, listing, templates, verification
-from ..senderdomains.errors import DomainError, not_found
+from ..senderdomains.errors import NOT_FOUND, DomainError, not_found
 from ..senderdomains.settings import DomainSettings
 from ..models import stats
 from ..senderdomains.names import InvalidDomain, LocalhostDomain, is_custom_label, normalize_domain
@@ -123,7 +123,8 @@ def list_sender_domains(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
     return {"Success": True, "SenderDomains": listing.sender_domains(get_db(), caller.user.user_id)}
 
 
-@command("user.senderdomain.get", rest=("GET", "user.senderdomain"), schema=GetSchema)
+@command("user.senderdomain.get", rest=("GET", "user.senderdomain"), schema=GetSchema,
+         errors=[NOT_FOUND])
 def get_sender_domain(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
     day = stats.today()
     row = model.get_owned_with_stats(get_db(), args["DomainID"], caller.user.user_id, day)
@@ -143,7 +144,10 @@ def get_sender_domain(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
     return answer
 
 
-@command("user.senderdomain.create", rest=("POST", "user.senderdomain"), schema=CreateSchema)
+@command("user.senderdomain.create", rest=("POST", "user.senderdomain"), schema=CreateSchema, errors=[
+    (4, "localhost is not a valid sender domain"), (5, "Sender domain limit reached for your account", 403),
+    (6, "Invalid CustomSubdomain or CustomTrackPrefix: the host names they make are too long for DNS"),
+    (7, "Sender domain create process failed", 400), (8, "Sender domain could not be retrieved after creation", 500)])
 def create_sender_domain(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
     try:
         domain = normalize_domain(args["SenderDomain"])
@@ -164,7 +168,12 @@ def create_sender_domain(args: dict[str, Any], caller: Caller) -> dict[str, Any]
         return {"Success": True, "DomainID": domain_id, **_domain_response(domain_id, missing)}
 
 
-@command("user.senderdomain.update", rest=("PATCH", "user.senderdomain"), schema=UpdateSchema)
+@command("user.senderdomain.update", rest=("PATCH", "user.senderdomain"), schema=UpdateSchema, errors=[
+    NOT_FOUND, (6, "Invalid CustomSubdomain or CustomTrackPrefix: the host names they make are too long for DNS"),
+    (7, "Sender domain could not be retrieved after update", 500),
+    (10, "Sender domain cannot be enabled until its DNS records are verified"),
+    (11, "The status of a Suspended or Blocked sender domain can only be changed by an administrator"),
+    (12, "A sender domain awaiting DNS verification cannot be disabled")])
 def update_sender_domain(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
     status = args.get("Status")
     if status is not None:
@@ -183,7 +192,8 @@ def update_sender_domain(args: dict[str, Any], caller: Caller) -> dict[str, Any]
         return _domain_response(domain_id, missing, DnsRegenerated=regenerated)
 
 
-@command("user.senderdomain.delete", rest=("DELETE", "user.senderdomain"), schema=DomainIdSchema)
+@command("user.senderdomain.delete", rest=("DELETE", "user.senderdomain"), schema=DomainIdSchema,
+         errors=[NOT_FOUND, (3, "A Suspended or Blocked sender domain cannot be deleted")])
 def delete_sender_domain(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
     with _answered():
         row = lifecycle.delete(get_db(), caller.user, args["DomainID"])
@@ -192,7 +202,8 @@ def delete_sender_domain(args: dict[str, Any], caller: Caller) -> dict[str, Any]
     return {"Success": True}
 
 
-@command("user.senderdomain.verify", rest=("POST", "user.senderdomain.verify"), schema=VerifySchema)
+@command("user.senderdomain.verify", rest=("POST", "user.senderdomain.verify"), schema=VerifySchema, errors=[
+    MISSING_ID["missing"], NOT_FOUND, (14, "The DNS records of this sender domain keep changing; verify again")])
 def verify_sender_domain(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
     if args.get("VerifyAll"):
         return {"Success": True, "VerifyAll": True, **verification.verify_pending(get_db(), _settings(), caller.user)}
@@ -202,7 +213,8 @@ def verify_sender_domain(args: dict[str, Any], caller: Caller) -> dict[str, Any]
         return {"Success": True, **verification.verify_domain(get_db(), _settings(), caller.user, args["DomainID"])}
 
 
-@command("user.senderdomain.dns", rest=("GET", "user.senderdomain.dns"), schema=DomainIdSchema)
+@command("user.senderdomain.dns", rest=("GET", "user.senderdomain.dns"), schema=DomainIdSchema,
+         errors=[NOT_FOUND])
 def sender_domain_dns(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
     row = model.get_owned(get_db(), args["DomainID"], caller.user.user_id)
     if row is None:

@@ -29,6 +29,8 @@ class LoginSchema(Schema):
     permission=None,
     schema=LoginSchema,
     authenticated=False,
+    errors=[(2, "Missing password"), (3, "Invalid credentials"),
+            (4, "Too many failed sign-in attempts for this username; try again later", 429)],
 )
 def login(args: dict[str, Any], caller: None) -> dict[str, Any]:
     """``Username`` + ``Password``, ``Username`` + the user's ``APIKey``, or an ``APIKey`` alone

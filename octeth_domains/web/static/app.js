@@ -63,16 +63,40 @@
     var track = document.getElementById("preview-track");
     var warning = document.getElementById("regenerate-warning");
 
+    var error = document.getElementById("preview-error");
+
+    // What the server takes: empty (the default), or the rule below as sent, spaces included.
+    var LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?$/;
+    var RULE = "letters, digits and hyphens only, at most 32, no hyphen first or last";
+
     function effective(value, fallback) {
-      return value.trim() || fallback;
+      return value === "" ? fallback : value;
+    }
+
+    function refusal(input, name) {
+      return input.value === "" || LABEL.test(input.value) ? "" : name + " is not allowed: " + RULE + ".";
+    }
+
+    // DNS holds labels of up to 63 octets and names of up to 253 characters (255 on the wire).
+    function tooLong(host) {
+      return host.length > 253 || host.split(".").some(function (part) { return part.length > 63; });
     }
 
     function update() {
       var label = effective(subdomain.value, settings.defaultSubdomain);
-      mfrom.textContent = label + "." + settings.domain;
-      track.textContent = separate.checked
-        ? effective(prefix.value, settings.defaultPrefix) + settings.merge + label + "." + settings.domain
-        : "none (no separate tracking subdomain)";
+      var mfromHost = label + "." + settings.domain;
+      var trackHost = effective(prefix.value, settings.defaultPrefix) + settings.merge + label + "." + settings.domain;
+      // The form always sends both labels, and the server checks both, tracking or not.
+      var labelProblem = refusal(subdomain, "This custom subdomain") || refusal(prefix, "This tracking prefix");
+      var lengthProblem = tooLong(mfromHost) || (separate.checked && tooLong(trackHost))
+        ? "These labels make host names too long for DNS (63 characters per label, 253 in all)." : "";
+      var problem = labelProblem || lengthProblem;
+      subdomain.setCustomValidity(refusal(subdomain, "This custom subdomain") || lengthProblem);
+      prefix.setCustomValidity(refusal(prefix, "This tracking prefix"));
+      error.textContent = problem;
+      error.hidden = !problem;
+      mfrom.textContent = problem ? "refused" : mfromHost;
+      track.textContent = !separate.checked ? "none (no separate tracking subdomain)" : problem ? "refused" : trackHost;
       warning.hidden =
         label === effective(subdomain.defaultValue, settings.defaultSubdomain) &&
         effective(prefix.value, settings.defaultPrefix) === effective(prefix.defaultValue, settings.defaultPrefix) &&
