@@ -117,4 +117,15 @@ def from_environment(instance_path: str, env: Mapping[str, str] | None = None) -
         "OCTETH_NAMECHEAP_CLIENT_IP": env.get("OCTETH_NAMECHEAP_CLIENT_IP", ""),
         "OCTETH_POWERDNS_API_URL": env.get("OCTETH_POWERDNS_API_URL") or None,
         "OCTETH_PROVIDER_TIMEOUT": _float(env, "OCTETH_PROVIDER_TIMEOUT", 10.0),
+        # Domain Connect (docs/domain-connect.md): off without a provider id.
+        "OCTETH_DOMAINCONNECT_PROVIDER_ID": env.get("OCTETH_DOMAINCONNECT_PROVIDER_ID", "").strip(),
+        "OCTETH_DOMAINCONNECT_SERVICE_ID": env.get("OCTETH_DOMAINCONNECT_SERVICE_ID", "").strip() or "senderdomain",
+        "OCTETH_DOMAINCONNECT_KEY_HOST": env.get("OCTETH_DOMAINCONNECT_KEY_HOST", "").strip() or "_dck1",
+        "OCTETH_DOMAINCONNECT_KEY_DOMAIN": env.get("OCTETH_DOMAINCONNECT_KEY_DOMAIN", "").strip().rstrip("."),
+        "OCTETH_DOMAINCONNECT_PRIVATE_KEY": env.get("OCTETH_DOMAINCONNECT_PRIVATE_KEY")
+        or str(instance / "domainconnect_key.pem"),
+        "OCTETH_DOMAINCONNECT_REDIRECT_DOMAINS": tuple(
+            part.strip().lower() for part in env.get("OCTETH_DOMAINCONNECT_REDIRECT_DOMAINS", "").split(",")
+            if part.strip()),
+        "OCTETH_DOMAINCONNECT_TEMPLATE": env.get("OCTETH_DOMAINCONNECT_TEMPLATE", "").strip() or "Default",
     }
