@@ -16,3 +16,4 @@ bp = Blueprint(
 
 # Each module attaches its hooks and routes to ``bp`` when imported.
 from . import account, autosetup, domains, edit, errors, guard  # noqa: E402,F401
+from . import connect  # noqa: E402,F401
