@@ -128,4 +128,5 @@ def from_environment(instance_path: str, env: Mapping[str, str] | None = None) -
             part.strip().lower() for part in env.get("OCTETH_DOMAINCONNECT_REDIRECT_DOMAINS", "").split(",")
             if part.strip()),
         "OCTETH_DOMAINCONNECT_TEMPLATE": env.get("OCTETH_DOMAINCONNECT_TEMPLATE", "").strip() or "Default",
+        "OCTETH_DOMAINCONNECT_ALLOW_PRIVATE": env.get("OCTETH_DOMAINCONNECT_ALLOW_PRIVATE", "").strip() == "1",
     }

@@ -9,10 +9,12 @@ URL, the signing keys and the single-use ``state`` of a round trip.
 from __future__ import annotations
 
 import base64
+import ipaddress
 import json
 import os
 import re
 import secrets
+import socket
 import time
 import urllib.parse
 from collections.abc import Mapping, Sequence
@@ -356,7 +358,25 @@ def _https_url(value: Any) -> str | None:
     return value.rstrip("/")
 
 
-def _get(session: requests.Session, url: str, timeout: float, what: str) -> requests.Response:
+def _refuse_private(url: str, what: str) -> None:
+    """The host of a Domain Connect URL comes from the domain's own DNS, which its owner controls:
+    it must not be able to make the service call an address inside its network. (A name that
+    resolves differently a moment later is not caught here; the requests are GETs of fixed paths
+    whose answers are only read for a few fields.)"""
+    host = urllib.parse.urlsplit(url).hostname or ""
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, 443, proto=socket.IPPROTO_TCP)}
+    except (OSError, UnicodeError):
+        raise Unreachable(f"{what} could not be found ({host} does not resolve)") from None
+    for address in addresses:
+        if not ipaddress.ip_address(address.split("%")[0]).is_global:
+            raise NotSupported(f"{what} is at a private address ({address}), which this service does not call")
+
+
+def _get(session: requests.Session, url: str, timeout: float, what: str,
+         allow_private: bool = False) -> requests.Response:
+    if not allow_private:
+        _refuse_private(url, what)
     try:
         # Never followed: the address asked is the one DNS named, nothing the answer points to.
         return session.get(url, timeout=timeout, allow_redirects=False, headers={"Accept": "application/json"})
@@ -369,7 +389,7 @@ def _get(session: requests.Session, url: str, timeout: float, what: str) -> requ
 
 
 def discover(zone: str, servers: Sequence[tuple[str, int]] | None, dns_timeout: float,
-             http_timeout: float, session: requests.Session | None = None) -> Discovery:
+             http_timeout: float, session: requests.Session | None = None, allow_private: bool = False) -> Discovery:
     """Find the Domain Connect settings of ``zone``'s DNS provider: the ``_domainconnect`` TXT
     record of the zone, then ``GET https://<that host>/v2/<zone>/settings``."""
     try:
@@ -386,7 +406,7 @@ def discover(zone: str, servers: Sequence[tuple[str, int]] | None, dns_timeout: 
         raise NotSupported(f"the _domainconnect record of {zone} does not name a host")
     session = session or requests.Session()
     what = f"the Domain Connect service of {zone} ({text})"
-    response = _get(session, f"https://{text}/v2/{zone}/settings", http_timeout, what)
+    response = _get(session, f"https://{text}/v2/{zone}/settings", http_timeout, what, allow_private)
     if response.status_code == 404:
         raise NotSupported(f"{what} does not hold the zone {zone}")
     if response.status_code != 200:
@@ -407,11 +427,12 @@ def discover(zone: str, servers: Sequence[tuple[str, int]] | None, dns_timeout: 
 
 
 def check_template(found: Discovery, provider_id: str, service_id: str, timeout: float,
-                   session: requests.Session | None = None) -> None:
+                   session: requests.Session | None = None, allow_private: bool = False) -> None:
     """Raise NotSupported unless the DNS provider has our template (200 on the template's URL)."""
     url = (f"{found.url_api}/v2/domainTemplates/providers/{urllib.parse.quote(provider_id, safe='')}"
            f"/services/{urllib.parse.quote(service_id, safe='')}")
-    response = _get(session or requests.Session(), url, timeout, f"the Domain Connect API of {found.provider_name}")
+    response = _get(session or requests.Session(), url, timeout, f"the Domain Connect API of {found.provider_name}",
+                    allow_private)
     if response.status_code == 404:
         raise NotSupported(f"{found.provider_name} does not support this service's Domain Connect template "
                            f"({provider_id}/{service_id}) yet")

@@ -59,7 +59,7 @@ def connect_env(make_env, templates_file, dns):
     return make_env(OCTETH_DNS_TEMPLATES=str(templates_file), OCTETH_DNS_SERVERS=f"{host}:{port}",
                     OCTETH_DNS_TIMEOUT="1", OCTETH_PROVIDER_TIMEOUT="3", OCTETH_DNS_AUTHORITATIVE="0",
                     OCTETH_DOMAINCONNECT_PROVIDER_ID=PROVIDER_ID, OCTETH_DOMAINCONNECT_TEMPLATE="Full",
-                    OCTETH_DOMAINCONNECT_REDIRECT_DOMAINS="app.octeth.example")
+                    OCTETH_DOMAINCONNECT_REDIRECT_DOMAINS="app.octeth.example", OCTETH_DOMAINCONNECT_ALLOW_PRIVATE="1")
 
 
 def run_cli(app, *args):
@@ -273,6 +273,26 @@ def test_an_untrusted_certificate_answers_9(client, provider, monkeypatch):
     assert body["Errors"][0]["Code"] == 9 and "valid HTTPS certificate" in body["Errors"][0]["Message"]
 
 
+def test_a_provider_at_a_private_address_is_not_called(connect_env, provider, dns):
+    # The _domainconnect record is the domain owner's to write: it must not aim the service inside.
+    app = create_app({**connect_env, "OCTETH_DOMAINCONNECT_ALLOW_PRIVATE": "0"})
+    app.extensions["octeth_db"].upgrade()
+    run_cli(app, "domainconnect", "keys")
+    client = Client(app, Accounts(app).user(dns_template="Full")["APIKey"])
+    body = client.connect(DomainID=client.create("news.example.com"))
+    assert body["Errors"][0]["Code"] == 4 and "private address (127.0.0.1)" in body["Errors"][0]["Message"]
+    assert provider.requests == []
+
+
+def test_discovery_is_remembered_per_zone(client, provider):
+    first = client.connect(DomainID=client.create("news.example.com"))
+    assert first["Success"] and len(provider.requests) == 2  # settings, then the template
+    provider.fail(10, status=503)
+    again = client.connect(DomainID=client.create("shop.example.com"))
+    assert again["Success"] and len(provider.requests) == 2
+    assert dict(split(again["URL"])[3])["host"] == "shop"
+
+
 def test_the_feature_off_answers_3(make_app, templates_file, provider):
     app = make_app(OCTETH_DNS_TEMPLATES=str(templates_file))
     client = Client(app, Accounts(app).user()["APIKey"])
@@ -313,7 +333,7 @@ def test_states_live_ten_minutes(connect_app, client, backend, redis_client):
     body = client.connect(DomainID=client.create("news.example.com"))
     state = dict(split(body["URL"])[3])["state"]
     if backend == "mariadb":
-        ttl = redis_client.pttl(f"{connect_app.config['OCTETH_REDIS_KEY_PREFIX']}:dcstate:{state}")
+        ttl = redis_client.pttl(f"{connect_app.config['OCTETH_REDIS_KEY_PREFIX']}:dcstates:{state}")
     else:
         store = connect_app.extensions["octeth_domainconnect_states"]
         ttl = (store._memory[state][0] - time.monotonic()) * 1000

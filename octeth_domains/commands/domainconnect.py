@@ -3,6 +3,7 @@ at their own DNS provider (SPEC §12). The protocol lives in :mod:`octeth_domain
 this handler reads the parameters and the settings and shapes the answer."""
 from __future__ import annotations
 
+import dataclasses
 import urllib.parse
 from typing import Any
 
@@ -19,6 +20,10 @@ from ..db import get_db
 from ..models import senderdomains as model
 from ..providers.detect import DetectionFailed, find_zone
 from ..senderdomains import service, templates
+from ..senderdomains.verify import VerificationCache
+
+DISCOVERY_TTL = 300
+UNREACHABLE_TTL = 60
 
 # The codes dns.connect answers, for the reference and for clients.
 ERRORS = {
@@ -45,11 +50,46 @@ openapi.SUCCESS.setdefault("dns.connect", {
 
 def states() -> domainconnect.StateStore:
     """The store of round-trip states, made on first use (Redis when configured)."""
+    return _cache("states")
+
+
+def _cache(name: str) -> VerificationCache:
     extensions = current_app.extensions
-    if "octeth_domainconnect_states" not in extensions:
-        prefix = f"{current_app.config['OCTETH_REDIS_KEY_PREFIX']}:dcstate:"
-        extensions["octeth_domainconnect_states"] = domainconnect.StateStore(extensions["octeth_redis"], prefix=prefix)
-    return extensions["octeth_domainconnect_states"]
+    key = f"octeth_domainconnect_{name}"
+    if key not in extensions:
+        prefix = f"{current_app.config['OCTETH_REDIS_KEY_PREFIX']}:dc{name}:"
+        extensions[key] = (domainconnect.StateStore if name == "states" else VerificationCache)(
+            extensions["octeth_redis"], prefix=prefix)
+    return extensions[key]
+
+
+def _discovered(zone: str) -> domainconnect.Discovery:
+    """The zone's Domain Connect settings with our template checked, remembered a few minutes per
+    zone (a minute when the provider could not be reached): the edit page asks on every load,
+    and must not wait on a slow provider each time."""
+    config = current_app.config
+    cache = _cache("discovery")
+    key = f"{zone}:{config['OCTETH_DOMAINCONNECT_PROVIDER_ID']}:{config['OCTETH_DOMAINCONNECT_SERVICE_ID']}"
+    known = cache.get(key)
+    if isinstance(known, dict) and "error" in known:
+        error = domainconnect.NotSupported if known["error"] == "not_supported" else domainconnect.Unreachable
+        raise error(known["reason"])
+    if isinstance(known, dict):
+        return domainconnect.Discovery(**known)
+    timeout, allow_private = config["OCTETH_PROVIDER_TIMEOUT"], config["OCTETH_DOMAINCONNECT_ALLOW_PRIVATE"]
+    try:
+        found = domainconnect.discover(zone, config["OCTETH_DNS_SERVERS"], config["OCTETH_DNS_TIMEOUT"], timeout,
+                                       allow_private=allow_private)
+        domainconnect.check_template(found, config["OCTETH_DOMAINCONNECT_PROVIDER_ID"],
+                                     config["OCTETH_DOMAINCONNECT_SERVICE_ID"], timeout, allow_private=allow_private)
+    except domainconnect.NotSupported as error:
+        cache.set(key, {"error": "not_supported", "reason": error.reason}, ttl=DISCOVERY_TTL)
+        raise
+    except domainconnect.Unreachable as error:
+        cache.set(key, {"error": "unreachable", "reason": error.reason}, ttl=UNREACHABLE_TTL)
+        raise
+    cache.set(key, dataclasses.asdict(found), ttl=DISCOVERY_TTL)
+    return found
 
 
 def _template_settings() -> templates.TemplateSettings:
@@ -103,7 +143,6 @@ def dns_connect(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
         raise APIError(3, f"{ERRORS[3]}: {error}") from None
     options = model.decode(row["Options"])
     options = options if isinstance(options, dict) else {}
-    timeout = config["OCTETH_PROVIDER_TIMEOUT"]
     try:
         variables = domainconnect.variables_for(dns_template, domain, options, stored, _template_settings())
         zone = find_zone(domain, config["OCTETH_DNS_SERVERS"], config["OCTETH_DNS_TIMEOUT"]).zone
@@ -117,8 +156,7 @@ def dns_connect(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
         if not domainconnect.same_records(applied, stored):
             raise domainconnect.NotSupported(
                 "the DNS records of this sender domain are not those of the Domain Connect template")
-        found = domainconnect.discover(zone, config["OCTETH_DNS_SERVERS"], config["OCTETH_DNS_TIMEOUT"], timeout)
-        domainconnect.check_template(found, provider_id, config["OCTETH_DOMAINCONNECT_SERVICE_ID"], timeout)
+        found = _discovered(zone)
     except DetectionFailed as error:
         raise APIError(9, f"The DNS provider could not be reached: {error}") from None
     except domainconnect.NotSupported as error:
