@@ -218,6 +218,13 @@ def test_a_redirect_uri_must_be_ours(client, provider):
     for wrong in ("https://evil.example/x", "javascript:alert(1)", "/relative/path", "ftp://app.octeth.example/"):
         body = client.connect(DomainID=domain_id, RedirectURI=wrong)
         assert body["Errors"][0]["Code"] == 5, (wrong, body)
+    for wrong in (["https://app.octeth.example/"], {"a": 1}, 12, True, "http://[::1", "https://app.octeth.example:x/",
+                  "https://app.octeth.example/\nSet-Cookie: x", "https://app.octeth.example/" + "a" * 3000,
+                  "https://app.octeth.example.evil.example/", "https://user@evil.example/"):
+        body = client.connect(DomainID=domain_id, RedirectURI=wrong)
+        assert body["Errors"][0]["Code"] == 5, (wrong, body)
+    legacy = client.call("dns.connect", legacy=True, DomainID=domain_id, RedirectURI="https://evil.example/")
+    assert legacy["Errors"][0]["Code"] == 5
     body = client.connect(DomainID=domain_id, RedirectURI="https://app.octeth.example/back?x=1")
     assert dict(split(body["URL"])[3])["redirect_uri"] == "https://app.octeth.example/back?x=1"
 

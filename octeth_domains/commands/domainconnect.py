@@ -38,7 +38,7 @@ ERRORS = {
 
 class ConnectSchema(Schema):
     DomainID = Identifier(required=True, metadata={"missing": (1, ERRORS[1])})
-    RedirectURI = Text()
+    RedirectURI = Text(metadata={"invalid": (5, "Invalid RedirectURI: an absolute http(s) URL is expected")})
 
 
 # The success body, for the OpenAPI document (declared here so that the command is one module).
@@ -107,12 +107,18 @@ def _redirect_uri(given: str | None, domain_id: int) -> str:
     whatever it says: only this service's own host, or the configured redirect domains, may be named."""
     if not given:
         return url_for("web.connected", domain_id=domain_id, _external=True)
-    parsed = urllib.parse.urlsplit(given)
+    try:
+        parsed = urllib.parse.urlsplit(given)
+        parsed.port  # raises for a port that is not a number
+        hostname = parsed.hostname
+    except ValueError:  # "http://[::1", "https://host:x/"
+        hostname = None
     allowed = set(current_app.config["OCTETH_DOMAINCONNECT_REDIRECT_DOMAINS"]) | {request.host.split(":")[0].lower()}
-    if parsed.scheme not in ("https", "http") or not parsed.hostname:
+    if hostname is None or parsed.scheme not in ("https", "http") or len(given) > 2000 or any(
+            ord(char) < 33 for char in given):
         raise APIError(5, "Invalid RedirectURI: an absolute http(s) URL is expected")
-    if parsed.hostname.lower() not in allowed:
-        raise APIError(5, f"Invalid RedirectURI: {parsed.hostname} is not one of this service's redirect domains")
+    if hostname.lower() not in allowed:
+        raise APIError(5, f"Invalid RedirectURI: {hostname} is not one of this service's redirect domains")
     return given
 
 

@@ -53,7 +53,7 @@ def connected(domain_id: int):
     provider = issued.get("ProviderName") or "your DNS provider"
     if request.args.get("error"):
         # The provider's word is shown, not trusted either way: the check below asks DNS.
-        flash(f"{provider} reports: {request.args['error']}.", "warning")
+        flash(f"{provider} reports: {request.args['error'][:100]}.", "warning")
     # A check made before the records were applied may still be cached; this one must ask DNS now.
     meta = domain.get("VerificationMeta")
     records = meta.get("DNSRecords") or {} if isinstance(meta, dict) else {}
