@@ -37,13 +37,17 @@ __all__ = [
     "Discovery",
     "NotSupported",
     "StateStore",
+    "TemplateIdentity",
     "Unreachable",
     "apply_template",
     "apply_url",
     "check_template",
     "discover",
     "ensure_keys",
+    "identity_from",
+    "load_private_key",
     "public_key_records",
+    "same_records",
     "service_template",
     "sign",
     "variables_for",
@@ -54,9 +58,6 @@ TTL = 3600
 STATE_TTL = 600  # seconds a round trip to the DNS provider may take
 TRACKING_GROUP = "tracking"
 RECORDS_GROUP = "records"
-# The names the flow itself uses on the apply URL; a template variable must not take one of them.
-FLOW_PARAMETERS = frozenset({"domain", "host", "redirect_uri", "state", "sig", "key", "groupId",
-                             "providerName", "serviceName"})
 
 # The per-domain placeholders of a DNS template and the template variables they become. The
 # others are the same for every domain (_TrackMerge_) or are Domain Connect's own (%fqdn%).
@@ -209,15 +210,6 @@ def service_template(records: Mapping[str, Sequence[str]], identity: TemplateIde
         template["hostRequired"] = True
     template["records"] = out
     return template
-
-
-def template_variables(template: Mapping[str, Any]) -> set[str]:
-    """Every ``%variable%`` a template uses, Domain Connect's own (host, domain, fqdn) left out."""
-    found = set()
-    for record in template.get("records", []):
-        for value in record.values():
-            found.update(re.findall(r"%([^%\s]+)%", str(value)))
-    return found - {"host", "domain", "fqdn"}
 
 
 # The variables of one sender domain -----------------------------------------------------------
