@@ -220,9 +220,64 @@ def docs(output, check):
     click.echo(str(path))
 
 
+def domainconnect_cli() -> AppGroup:
+    """``octeth-domains domainconnect template|keys``: what an operator registers once."""
+    from . import domainconnect
+    from .senderdomains import templates
+
+    group = AppGroup("domainconnect", help="Domain Connect: the service template and its signing keys.")
+
+    @group.command("template")
+    @click.option("--template", "template_name", default=None,
+                  help="The campaign DNS template to use (default: OCTETH_DOMAINCONNECT_TEMPLATE).")
+    @click.option("--provider-name", default="Octeth", show_default=True, help="Shown to users by DNS providers.")
+    @click.option("--service-name", default="Sender domain", show_default=True, help="Shown to users by DNS providers.")
+    def template(template_name, provider_name, service_name):
+        """Print the service template (JSON, the Domain-Connect/Templates format) to submit."""
+        config = current_app.config
+        if not config["OCTETH_DOMAINCONNECT_PROVIDER_ID"]:
+            raise click.ClickException("set OCTETH_DOMAINCONNECT_PROVIDER_ID (your domain, e.g. octeth.example) first")
+        name = template_name or config["OCTETH_DOMAINCONNECT_TEMPLATE"]
+        loaded = current_app.extensions["octeth_templates"]
+        if name not in loaded.campaign:
+            raise click.ClickException(f"no campaign template named {name!r} in {loaded.source}")
+        identity = domainconnect.identity_from(config, provider_name, service_name)
+        try:
+            result = domainconnect.service_template(loaded.get(templates.CAMPAIGN, name), identity,
+                                                    config["EMAILCAMPAIGN_DNS_TRACK_MERGE"])
+        except templates.TemplateError as error:
+            raise click.ClickException(f"campaign template {name!r}: {error}")
+        click.echo(f"# {identity.provider_id}.{identity.service_id}.json", err=True)
+        click.echo(json.dumps(result, indent=4))
+
+    @group.command("keys")
+    def keys():
+        """Create the signing key pair (once) and print the TXT records that publish its public key."""
+        config = current_app.config
+        if not config["OCTETH_DOMAINCONNECT_PROVIDER_ID"]:
+            raise click.ClickException("set OCTETH_DOMAINCONNECT_PROVIDER_ID (your domain, e.g. octeth.example) first")
+        path = config["OCTETH_DOMAINCONNECT_PRIVATE_KEY"]
+        try:
+            key, created = domainconnect.ensure_keys(path)
+        except (domainconnect.ConnectError, OSError) as error:
+            raise click.ClickException(str(error))
+        identity = domainconnect.identity_from(config)
+        name = f"{config['OCTETH_DOMAINCONNECT_KEY_HOST']}.{identity.key_domain}"
+        records = domainconnect.public_key_records(key.public_key())
+        click.echo(f"# {'Created' if created else 'Kept'} the private key {path}. Publish these TXT records"
+                   f" (one record each) at {name}:")
+        for record in records:
+            click.echo(f'{name}. 3600 IN TXT "{record}"')
+        _emit({"Name": name, "KeyHost": config["OCTETH_DOMAINCONNECT_KEY_HOST"], "Domain": identity.key_domain,
+               "TXT": records, "PrivateKey": str(path), "Created": created})
+
+    return group
+
+
 def register(app: Flask) -> None:
     for command in (db_cli, group_cli, user_cli, domain_cli, reverify, demo, stats_cli, docs):
         app.cli.add_command(command)
+    app.cli.add_command(domainconnect_cli())
 
 
 def _create_app() -> Flask:

@@ -147,4 +147,16 @@ def from_environment(instance_path: str, env: Mapping[str, str] | None = None) -
         # memory) and its strategy (fixed-window, the one that costs a single round trip).
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or None,
         "RATELIMIT_STRATEGY": env.get("RATELIMIT_STRATEGY") or "fixed-window",
+        # Domain Connect (docs/domain-connect.md): off without a provider id.
+        "OCTETH_DOMAINCONNECT_PROVIDER_ID": env.get("OCTETH_DOMAINCONNECT_PROVIDER_ID", "").strip(),
+        "OCTETH_DOMAINCONNECT_SERVICE_ID": env.get("OCTETH_DOMAINCONNECT_SERVICE_ID", "").strip() or "senderdomain",
+        "OCTETH_DOMAINCONNECT_KEY_HOST": env.get("OCTETH_DOMAINCONNECT_KEY_HOST", "").strip() or "_dck1",
+        "OCTETH_DOMAINCONNECT_KEY_DOMAIN": env.get("OCTETH_DOMAINCONNECT_KEY_DOMAIN", "").strip().rstrip("."),
+        "OCTETH_DOMAINCONNECT_PRIVATE_KEY": env.get("OCTETH_DOMAINCONNECT_PRIVATE_KEY")
+        or str(instance / "domainconnect_key.pem"),
+        "OCTETH_DOMAINCONNECT_REDIRECT_DOMAINS": tuple(
+            part.strip().lower() for part in env.get("OCTETH_DOMAINCONNECT_REDIRECT_DOMAINS", "").split(",")
+            if part.strip()),
+        "OCTETH_DOMAINCONNECT_TEMPLATE": env.get("OCTETH_DOMAINCONNECT_TEMPLATE", "").strip() or "Default",
+        "OCTETH_DOMAINCONNECT_ALLOW_PRIVATE": env.get("OCTETH_DOMAINCONNECT_ALLOW_PRIVATE", "").strip() == "1",
     }

@@ -17,3 +17,4 @@ bp = Blueprint(
 # Each module attaches its hooks and routes to ``bp`` when imported.
 from . import account, autosetup, domains, edit, errors, guard  # noqa: E402,F401
 from . import names  # noqa: E402,F401  (the templates' domain filters)
+from . import connect  # noqa: E402,F401

@@ -9,6 +9,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 
 from . import bp, records
 from .calls import api, attempt
+from .connect import connect_offer
 from .session import mark_fresh, take_fresh
 
 SWITCHES = ("LinkTracking", "OpenTracking", "UnsubscribeLink")
@@ -67,6 +68,7 @@ def edit(domain_id: int):
         options=_options(domain),
         defaults=label_defaults(),
         track_merge=current_app.config["EMAILCAMPAIGN_DNS_TRACK_MERGE"],
+        connect_provider=connect_offer(domain_id, rows),
     )
 
 
