@@ -117,4 +117,5 @@ def from_environment(instance_path: str, env: Mapping[str, str] | None = None) -
         "OCTETH_NAMECHEAP_CLIENT_IP": env.get("OCTETH_NAMECHEAP_CLIENT_IP", ""),
         "OCTETH_POWERDNS_API_URL": env.get("OCTETH_POWERDNS_API_URL") or None,
         "OCTETH_PROVIDER_TIMEOUT": _float(env, "OCTETH_PROVIDER_TIMEOUT", 10.0),
+        "OCTETH_REVERIFY_CLAIM_TTL": _float(env, "OCTETH_REVERIFY_CLAIM_TTL", 300.0),
     }

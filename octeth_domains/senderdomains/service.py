@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import dns.exception
 import dns.name
@@ -240,8 +240,10 @@ def _forget_probe(row: dict[str, Any]) -> None:
     _cache().delete(verify.cache_key(int(row["DomainID"]), model.records_of(row)))
 
 
-def probe(domain_id: int, records: dict[str, list], use_cache: bool = True) -> Outcome:
-    """Look ``records`` up live, or reuse an outcome of the last 60 seconds for the same set."""
+def probe(domain_id: int, records: dict[str, list], use_cache: bool = True,
+          pool: ThreadPoolExecutor | None = None) -> Outcome:
+    """Look ``records`` up live (on ``pool``'s threads when given), or reuse an outcome of the last
+    60 seconds for the same set."""
     if not records:
         return Outcome({})
     key = verify.cache_key(domain_id, records)
@@ -251,7 +253,7 @@ def probe(domain_id: int, records: dict[str, list], use_cache: bool = True) -> O
         if isinstance(cached, dict) and set(cached) == set(records):
             return Outcome({host: (bool(pair[0]), bool(pair[1])) for host, pair in cached.items()})
     config = current_app.config
-    found = verify.probe(records, config["OCTETH_DNS_SERVERS"], config["OCTETH_DNS_TIMEOUT"])
+    found = verify.probe(records, config["OCTETH_DNS_SERVERS"], config["OCTETH_DNS_TIMEOUT"], pool=pool)
     outcome = Outcome({host: (result.passed, result.definite) for host, result in found.items()})
     cache.set(key, {host: list(pair) for host, pair in outcome.results.items()}, ttl=CACHE_TTL)
     return outcome
@@ -393,43 +395,3 @@ def _probe_many(rows: list[dict[str, Any]], use_cache: bool, workers: int = 8) -
     with ThreadPoolExecutor(max_workers=min(workers, len(rows))) as pool:
         return list(pool.map(one, rows))
 
-
-@dataclass
-class ReverifySummary:
-    checked: int = 0
-    passed: int = 0
-    failed: int = 0
-    inconclusive: int = 0
-    demoted: int = 0
-
-    def line(self) -> str:
-        return (f"reverify: {self.checked} checked, {self.passed} passed, {self.failed} failed, "
-                f"{self.inconclusive} inconclusive, {self.demoted} demoted")
-
-
-def reverify(db: Connection, concurrency: int = 8,
-             advance: Callable[[int], Any] = lambda done: None) -> ReverifySummary:
-    """Re-probe every Enabled domain afresh (the cache is refreshed, not read). Three definite
-    failures in a row send a domain back to Approval Pending; transient ones do not count.
-    ``advance`` is told how many domains each batch finished, for a progress bar."""
-    summary = ReverifySummary()
-    rows = model.enabled_domains(db)
-    batch = max(1, concurrency) * 4
-    for start in range(0, len(rows), batch):
-        chunk = rows[start:start + batch]
-        for row, outcome in zip(chunk, _probe_many(chunk, use_cache=False, workers=concurrency)):
-            result = record_outcome(db, row, model.records_of(row), outcome, manual_approval=False, background=True)
-            if result is None:
-                continue  # no longer Enabled, or regenerated, since the run began
-            stored = result[0]
-            summary.checked += 1
-            if outcome.passed:
-                summary.passed += 1
-            elif outcome.failed_definitely:
-                summary.failed += 1
-            else:
-                summary.inconclusive += 1
-            if stored["Status"] != row["Status"]:
-                summary.demoted += 1
-        advance(len(chunk))
-    return summary

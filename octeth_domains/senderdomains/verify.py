@@ -163,6 +163,7 @@ def probe(
     records: Mapping[str, Sequence[Any]],
     servers: Sequence[tuple[str, int]] | None = None,
     timeout: float = 3.0,
+    pool: ThreadPoolExecutor | None = None,
 ) -> dict[str, RecordOutcome]:
     """Look up every record of ``{host: [TYPE, value, ...]}`` and return
     ``{host: RecordOutcome}``.
@@ -170,7 +171,9 @@ def probe(
     All lookups run at once and the probe returns within ``timeout``
     seconds however many records there are. ``servers`` are
     ``(address, port)`` pairs; ``None`` means the system resolver. Items
-    after the value (the stored verified flag) are ignored. Raises
+    after the value (the stored verified flag) are ignored. ``pool`` runs
+    the lookups instead of the process's shared pool (``reverify`` bounds
+    its lookups with a pool of its own). Raises
     :exc:`ValueError` for a record type it cannot check.
     """
     for host, record in records.items():
@@ -188,7 +191,7 @@ def probe(
         return dict.fromkeys(records, _UNKNOWN)
 
     futures = {
-        host: _POOL.submit(_lookup, resolver, host, str(record[0]).upper(), str(record[1]))
+        host: (pool or _POOL).submit(_lookup, resolver, host, str(record[0]).upper(), str(record[1]))
         for host, record in records.items()
     }
     # dnspython may sleep past its lifetime between retries; the deadline is

@@ -1,0 +1,111 @@
+"""Re-verification claims (``{p}reverify_claims``): the SQL that lets any number of ``reverify``
+runners split the Enabled domains between them.
+
+A domain is *due* for a run when it is Enabled and its last background probe was recorded before
+the run's cut-off (its start minus ``--interval``). A runner claims due domains a page at a time in
+DomainID order (keyset: ``DomainID > after``), stamping each with its batch's token and an expiry;
+recording the probe clears the claim, on the condition that the token is still the runner's.
+All times are milliseconds on the database's clock (:func:`clock_ms`).
+"""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ..db import Connection
+from .senderdomains import _COLUMNS
+
+_DOMAIN_COLUMNS = ", ".join(f"d.{name.strip()}" for name in _COLUMNS.split(","))
+_DUE = (
+    " FROM {p}sender_domains d LEFT JOIN {p}reverify_claims c ON c.DomainID = d.DomainID"
+    " WHERE d.Status = 'Enabled' AND d.DomainID > ?"
+    " AND (c.DomainID IS NULL OR (c.LastProbedAt < ? AND c.ClaimExpiresAt < ?))"
+)
+
+
+def clock_ms(db: Connection) -> float:
+    """The database's time, in milliseconds since 1970 (SQLite: this machine's, the only one)."""
+    if db.dialect == "mysql":
+        return float(db.one("SELECT UNIX_TIMESTAMP(NOW(6)) * 1000 AS now")["now"])
+    return time.time() * 1000
+
+
+def live_run_start(db: Connection, now: int) -> int | None:
+    """The start of the earliest run that holds a claim now, None when no runner holds one."""
+    row = db.one("SELECT MIN(RunStartedAt) AS started FROM {p}reverify_claims WHERE ClaimExpiresAt > ?", (now,))
+    return int(row["started"]) if row and row["started"] is not None else None
+
+
+def claim(db: Connection, token: str, *, after: int, limit: int, cutoff: int, now: int, expires: int,
+          run_started: int) -> list[dict[str, Any]]:
+    """Claim up to ``limit`` due domains with DomainID above ``after`` for ``token``; return their
+    rows in DomainID order. Domains another runner holds, or is claiming at this moment, are
+    skipped, never waited for."""
+    args = (after, cutoff, now)
+    if db.dialect == "mysql":
+        # READ COMMITTED: the rows scanned but not claimed (probed already, or someone else's) are
+        # not left locked, and no gap lock holds up a user creating a domain.
+        db.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        with db.transaction():
+            rows = db.query(f"SELECT {_DOMAIN_COLUMNS}{_DUE} ORDER BY d.DomainID LIMIT ? FOR UPDATE SKIP LOCKED",
+                            (*args, limit))
+            if rows:
+                db.execute(
+                    "INSERT INTO {p}reverify_claims (DomainID, ClaimToken, ClaimExpiresAt, RunStartedAt) VALUES "
+                    + ", ".join(["(?, ?, ?, ?)"] * len(rows))
+                    + " ON DUPLICATE KEY UPDATE ClaimToken = VALUES(ClaimToken),"
+                      " ClaimExpiresAt = VALUES(ClaimExpiresAt), RunStartedAt = VALUES(RunStartedAt)",
+                    [value for row in rows for value in (row["DomainID"], token, expires, run_started)],
+                )
+        return rows
+    # SQLite: one statement picks and stamps the page; the write lock it takes first makes it atomic
+    # against every other process. The stamped rows are then read back by their token.
+    with db.transaction(lock=True):
+        db.execute(
+            "INSERT INTO {p}reverify_claims (DomainID, ClaimToken, ClaimExpiresAt, RunStartedAt)"
+            f" SELECT d.DomainID, ?, ?, ?{_DUE} ORDER BY d.DomainID LIMIT ?"
+            " ON CONFLICT (DomainID) DO UPDATE SET ClaimToken = excluded.ClaimToken,"
+            " ClaimExpiresAt = excluded.ClaimExpiresAt, RunStartedAt = excluded.RunStartedAt",
+            (token, expires, run_started, *args, limit),
+        )
+        return db.query(
+            f"SELECT {_DOMAIN_COLUMNS} FROM {{p}}sender_domains d JOIN {{p}}reverify_claims c"
+            " ON c.DomainID = d.DomainID WHERE c.ClaimToken = ? ORDER BY d.DomainID",
+            (token,),
+        )
+
+
+def finish(db: Connection, domain_id: int, token: str, probed_at: int) -> bool:
+    """Release the claim ``token`` holds on the domain and note when it was probed; False when the
+    claim is no longer ``token``'s (it expired and another runner took it over). Inside the
+    transaction that records the probe, this is what makes a strike conditional on the claim."""
+    affected, _ = db.execute(
+        "UPDATE {p}reverify_claims SET ClaimToken = NULL, ClaimExpiresAt = 0, LastProbedAt = ?"
+        " WHERE DomainID = ? AND ClaimToken = ?",
+        (probed_at, domain_id, token),
+    )
+    return affected == 1
+
+
+def unfinished(db: Connection, cutoff: int) -> tuple[int, int | None]:
+    """(how many, earliest expiry) of the claims still held, by any runner, on domains that are due
+    for a run with this ``cutoff``: what a runner that found nothing left to claim waits for."""
+    row = db.one(
+        "SELECT COUNT(*) AS n, MIN(c.ClaimExpiresAt) AS expires FROM {p}reverify_claims c"
+        " JOIN {p}sender_domains d ON d.DomainID = c.DomainID"
+        " WHERE c.ClaimExpiresAt > 0 AND c.LastProbedAt < ? AND d.Status = 'Enabled'",
+        (cutoff,),
+    )
+    count = int(row["n"]) if row else 0
+    return count, (int(row["expires"]) if count else None)
+
+
+def count_due(db: Connection, cutoff: int) -> int:
+    """How many Enabled domains a run with this ``cutoff`` has to probe, claimed or not (for a
+    progress bar: one query that counts, never the rows themselves)."""
+    row = db.one(
+        "SELECT COUNT(*) AS n FROM {p}sender_domains d LEFT JOIN {p}reverify_claims c ON c.DomainID = d.DomainID"
+        " WHERE d.Status = 'Enabled' AND (c.DomainID IS NULL OR c.LastProbedAt < ?)",
+        (cutoff,),
+    )
+    return int(row["n"]) if row else 0
