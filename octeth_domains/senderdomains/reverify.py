@@ -29,7 +29,7 @@ from typing import Any, Callable
 
 from flask import Flask, current_app
 
-from ..db import Connection
+from ..db import Connection, DatabaseError, DatabaseUnavailable
 from ..models import claims
 from ..models import senderdomains as model
 from . import service
@@ -146,13 +146,16 @@ def run(db: Connection, concurrency: int = 32, interval: float = 0, claim_ttl: f
             if not exhausted and len(pending) < batch:
                 now = clock.now()
                 token = secrets.token_hex(16)
-                rows = claims.claim(db, token, after=after, limit=batch, cutoff=cutoff, now=now,
-                                    expires=now + ttl_ms, run_started=run_started)
-                if rows:
-                    after, retaking = int(rows[-1]["DomainID"]), False
-                    pending.extend(_Claimed(row, token, now + ttl_ms) for row in rows)
-                else:
+                rows, last = _retrying(lambda: claims.claim(
+                    db, token, after=after, limit=batch, cutoff=cutoff, now=now, expires=now + ttl_ms,
+                    run_started=run_started))
+                if last is None:
                     exhausted = True
+                else:
+                    after = last
+                if rows:
+                    retaking = False
+                    pending.extend(_Claimed(row, token, now + ttl_ms) for row in rows)
             while pending and len(in_flight) < concurrency:
                 item = pending.popleft()
                 if clock.now() >= item.expires:
@@ -162,7 +165,9 @@ def run(db: Connection, concurrency: int = 32, interval: float = 0, claim_ttl: f
                 done, _ = wait(in_flight, timeout=poll, return_when=FIRST_COMPLETED)
                 finished = [(in_flight.pop(future), future) for future in done]
                 if finished:
-                    _record_all(db, finished, clock, summary)
+                    counts = _retrying(lambda: _record_all(db, finished, clock))
+                    for name, value in counts.__dict__.items():
+                        setattr(summary, name, getattr(summary, name) + value)
                     advance(len(finished))
                 continue
             if pending or not exhausted:
@@ -183,10 +188,25 @@ def run(db: Connection, concurrency: int = 32, interval: float = 0, claim_ttl: f
     return summary
 
 
-def _record_all(db: Connection, finished: list[tuple[_Claimed, Future]], clock: _Clock, summary: Summary) -> None:
+def _retrying(action: Callable[[], Any], attempts: int = 5) -> Any:
+    """Run a transaction again when the database broke a deadlock by rolling it back (claims and
+    recordings of different runners can meet on a row whose claim changed hands)."""
+    for attempt in range(attempts):
+        try:
+            return action()
+        except (DatabaseError, DatabaseUnavailable) as error:
+            if attempt == attempts - 1 or not claims.is_conflict(error):
+                raise
+            log.info("reverify: transaction rolled back by the database (%s); trying again", error)
+            time.sleep(0.05 * (attempt + 1))
+
+
+def _record_all(db: Connection, finished: list[tuple[_Claimed, Future]], clock: _Clock) -> Summary:
     """Record the probes that ended, in one transaction: each claim is released and its outcome
-    merged together, or neither (the claim was taken over: this probe does not count)."""
+    merged together, or neither (the claim was taken over: this probe does not count). Returns
+    the counts of this step, which stand once the transaction is committed."""
     now = clock.now()
+    summary = Summary()
     with db.transaction(lock=True):
         for item, future in finished:
             domain_id = int(item.row["DomainID"])
@@ -206,3 +226,4 @@ def _record_all(db: Connection, finished: list[tuple[_Claimed, Future]], clock: 
             setattr(summary, verdict, getattr(summary, verdict) + 1)
             if stored["Status"] != item.row["Status"]:
                 summary.demoted += 1
+    return summary
