@@ -27,6 +27,7 @@ import json
 import os
 import resource
 import secrets
+import signal
 import subprocess
 import sys
 import tempfile
@@ -136,14 +137,33 @@ def runners(env: dict[str, str], count: int, concurrency: int, dns: BenchDNS) ->
     processes = [subprocess.Popen([CLI, "reverify", "--concurrency", str(concurrency)], env=env,
                                   stdout=out, stderr=err, text=True) for out, err in logs]
     outputs = {}
+    # Peak RSS from /proc's VmHWM, read while the process runs: wait4's ru_maxrss would count the
+    # pages of this (large) process the child shared between fork and exec.
+    peaks = {process.pid: 0 for process in processes}
+    watching = threading.Event()
+
+    def watch() -> None:
+        while not watching.wait(0.05):
+            for pid in peaks:
+                try:
+                    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                        if line.startswith("VmHWM:"):
+                            peaks[pid] = max(peaks[pid], int(line.split()[1]))
+                except OSError:
+                    pass
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
     rss_mb = {}
     cpu_s = {}
     for process, (out, err) in zip(processes, logs):
-        # wait4 gives this child's own peak RSS.
         _, status, usage = os.wait4(process.pid, 0)
         process.returncode = os.waitstatus_to_exitcode(status)
-        rss_mb[process.pid] = round(usage.ru_maxrss / 1024, 1)
         cpu_s[process.pid] = round(_cpu_s(usage), 2)
+    watching.set()
+    watcher.join()
+    for process, (out, err) in zip(processes, logs):
+        rss_mb[process.pid] = round(peaks[process.pid] / 1024, 1)
         out.seek(0)
         err.seek(0)
         outputs[process.pid] = (out.read(), err.read())
@@ -298,7 +318,12 @@ def table(results: dict) -> str:
     return "\n".join(lines)
 
 
+def _interrupted(*_: object) -> None:
+    raise KeyboardInterrupt  # so that `finally` stops the DNS server and drops the databases
+
+
 def main() -> int:
+    signal.signal(signal.SIGTERM, _interrupted)
     results = run_phases()
     path = BENCH / "results.json"
     merged = json.loads(path.read_text()) if path.exists() else {}
