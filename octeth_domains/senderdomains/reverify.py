@@ -64,10 +64,17 @@ class Summary:
 
 # The seam to verification ------------------------------------------------------------------------
 # Everything this module knows about how a domain is probed and how an outcome changes its row is
-# in these three functions. When verification changes (another lookup strategy, another outcome
+# in these four functions. When verification changes (another lookup strategy, another outcome
 # type), re-point them and nothing else.
 
-def _probe(row: dict[str, Any], lookups: ThreadPoolExecutor) -> Any:
+def _lookup_pool(concurrency: int) -> ThreadPoolExecutor | None:
+    """The run's own pool for the lookups of the domains in flight, so that they are bounded by
+    ``concurrency`` rather than by the process's shared pool. A probe that runs its lookups on the
+    calling thread (asyncio) needs none: return None."""
+    return ThreadPoolExecutor(concurrency * LOOKUPS_PER_DOMAIN, thread_name_prefix="reverify-dns")
+
+
+def _probe(row: dict[str, Any], lookups: ThreadPoolExecutor | None) -> Any:
     """Probe the records of ``row`` afresh (the 60-second cache is refreshed, not read), running
     the lookups on ``lookups``. Called on a worker thread inside the app context."""
     return service.probe(int(row["DomainID"]), model.records_of(row), use_cache=False, pool=lookups)
@@ -131,17 +138,29 @@ def run(db: Connection, concurrency: int = 32, interval: float = 0, claim_ttl: f
     cutoff = run_started - int(interval * 1000)
     batch = min(CLAIM_BATCH, concurrency)
     poll = min(POLL_SECONDS, ttl_ms / 4000)
-    summary = Summary()
+    lookups = _lookup_pool(concurrency)
 
     def probe_one(row: dict[str, Any]) -> Any:
         with app.app_context():
             return _probe(row, lookups)
 
+    try:
+        summary = _stream(db, clock, concurrency, batch, poll, ttl_ms, cutoff, run_started, probe_one, advance)
+    finally:
+        if lookups is not None:
+            lookups.shutdown(wait=False)  # a lookup past its timeout ends on its own
+    return summary
+
+
+def _stream(db: Connection, clock: _Clock, concurrency: int, batch: int, poll: float, ttl_ms: int, cutoff: int,
+            run_started: int, probe_one: Callable[[dict[str, Any]], Any],
+            advance: Callable[[int], Any]) -> Summary:
+    """Claim, probe and record until no due domain is left unprobed (see the module's text)."""
+    summary = Summary()
     pending: deque[_Claimed] = deque()
     in_flight: dict[Future, _Claimed] = {}
     after, exhausted, retaking = 0, False, False
-    with ThreadPoolExecutor(concurrency, thread_name_prefix="reverify") as domains, \
-            ThreadPoolExecutor(concurrency * LOOKUPS_PER_DOMAIN, thread_name_prefix="reverify-dns") as lookups:
+    with ThreadPoolExecutor(concurrency, thread_name_prefix="reverify") as domains:
         while True:
             if not exhausted and len(pending) < batch:
                 now = clock.now()
