@@ -839,5 +839,20 @@ def table(results: dict) -> str:
     return "\n".join(lines)
 
 
+def _only() -> str | None:
+    """`--only reverify` or BENCH_PHASES=reverify: the reverify phases (bench/reverify.py) alone."""
+    if "--only" in sys.argv[1:]:
+        return sys.argv[sys.argv.index("--only") + 1]
+    return os.environ.get("BENCH_PHASES") or None
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    only = _only()
+    if only not in (None, "reverify", "http"):
+        sys.exit(f"bench: unknown phases {only!r}: reverify or http")
+    code = main() if only in (None, "http") else 0
+    if code == 0 and only in (None, "reverify"):
+        import reverify as reverify_bench  # bench/reverify.py, beside this file
+
+        code = reverify_bench.main()
+    sys.exit(code)

@@ -16,10 +16,10 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, FlaskGroup
 
 from .db import DatabaseUnavailable, IntegrityError, SchemaMissing
-from .models import senderdomains as model
 from .models import users
 from .models.senderdomains import STATUSES
 from .senderdomains import lifecycle, verification
+from .senderdomains import reverify as background
 
 db_cli = AppGroup("db", help="The database schema: create or migrate it.")
 domain_cli = AppGroup("domain", help="Sender domains, as an operator sees them.")
@@ -119,18 +119,26 @@ def domain_status(domain_id, status):
     _emit({"DomainID": int(row["DomainID"]), "SenderDomain": row["SenderDomain"], "Status": row["Status"]})
 
 
-@click.command("reverify", short_help="Re-verify every Enabled domain; demote the ones that keep failing.")
-@click.option("--concurrency", type=click.IntRange(1, 64), default=8, show_default=True,
-              help="Domains probed at once.")
-def reverify(concurrency):
-    """Re-probe every Enabled domain; three definite failures in a row demote one."""
+@click.command("reverify", short_help="Re-verify the Enabled domains due; demote the ones that keep failing.")
+@click.option("--concurrency", type=click.IntRange(1, 256), default=32, show_default=True,
+              help="Domains probed at once; each domain's lookups run side by side.")
+@click.option("--interval", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Probe only domains whose last background probe is older than the run's start minus "
+                   "this many seconds (0: every Enabled domain once per run).")
+@click.option("--claim-ttl", type=click.FloatRange(min=1), default=None,
+              help="Seconds after which the claims of a runner that died may be taken over "
+                   "[default: OCTETH_REVERIFY_CLAIM_TTL, 300].")
+def reverify(concurrency, interval, claim_ttl):
+    """Re-probe the Enabled domains due; three definite failures in a row demote one.
+
+    Safe to run on several machines at once: runners split the domains between them."""
     with _Friendly(), _database().session() as db:
         if sys.stderr.isatty():
-            total = len(model.enabled_domains(db))
+            total = background.due_count(db, interval)
             with click.progressbar(length=total, label="reverify", file=sys.stderr) as bar:
-                summary = verification.reverify(db, _domain_settings(), concurrency, bar.update)
+                summary = background.run(db, concurrency, interval, claim_ttl, bar.update)
         else:
-            summary = verification.reverify(db, _domain_settings(), concurrency)
+            summary = background.run(db, concurrency, interval, claim_ttl)
     click.echo(summary.line())
 
 

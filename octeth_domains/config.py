@@ -159,4 +159,5 @@ def from_environment(instance_path: str, env: Mapping[str, str] | None = None) -
             if part.strip()),
         "OCTETH_DOMAINCONNECT_TEMPLATE": env.get("OCTETH_DOMAINCONNECT_TEMPLATE", "").strip() or "Default",
         "OCTETH_DOMAINCONNECT_ALLOW_PRIVATE": env.get("OCTETH_DOMAINCONNECT_ALLOW_PRIVATE", "").strip() == "1",
+        "OCTETH_REVERIFY_CLAIM_TTL": _float(env, "OCTETH_REVERIFY_CLAIM_TTL", 300.0),
     }

@@ -22,7 +22,8 @@ from octeth_domains.models import users
 MYSQL_SERVER = os.environ.get("OCTETH_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306")
 REDIS_URL = os.environ.get("OCTETH_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 SECRET = "test-secret-key"
-TABLES = ("sessions", "sender_domains", "users", "user_groups", "sender_domain_stats", "sender_domain_stats_files")
+TABLES = ("sessions", "sender_domains", "users", "user_groups", "sender_domain_stats", "sender_domain_stats_files",
+          "reverify_claims")
 
 
 def _mysql_admin() -> pymysql.connections.Connection:

@@ -9,6 +9,7 @@ import pytest
 
 from conftest import Accounts, Api
 from octeth_domains.senderdomains import lifecycle, verification, verify
+from octeth_domains.senderdomains import reverify as background
 
 TRACKING = "tracking-host.octeth.example."
 
@@ -198,7 +199,7 @@ def test_verify_all_stops_at_25(api, dns, domain_app):
 
 def reverify(app, dns):
     with app.app_context(), app.extensions["octeth_db"].session() as db:
-        return verification.reverify(db, app.extensions["octeth_senderdomains"])
+        return background.run(db)
 
 
 def test_reverify_demotes_after_three_definite_failures_in_a_row(api, dns, domain_app):
@@ -242,7 +243,7 @@ def test_reverify_command_prints_one_summary_line(domain_app, make_env, template
     result = subprocess.run([str(Path(sys.executable).parent / "octeth-domains"), "reverify"], capture_output=True,
                             text=True, env={**os.environ, **env}, timeout=60)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().splitlines() == ["reverify: 1 checked, 1 passed, 0 failed, 0 inconclusive, 0 demoted"]
+    assert result.stdout.strip().splitlines() == ["reverify: 1 claimed, 1 passed, 0 failed, 0 inconclusive, 0 demoted"]
 
 
 def test_an_update_during_a_verify_is_not_marked_verified_by_it(api, dns, domain_app):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from ..db import Connection
 from ..models import senderdomains as model
@@ -297,44 +297,3 @@ def _probe_many(settings: DomainSettings, rows: list[dict[str, Any]], use_cache:
         return []
     with ThreadPoolExecutor(max_workers=min(workers, len(rows))) as pool:
         return list(pool.map(one, rows))
-
-
-@dataclass
-class ReverifySummary:
-    checked: int = 0
-    passed: int = 0
-    failed: int = 0
-    inconclusive: int = 0
-    demoted: int = 0
-
-    def line(self) -> str:
-        return (f"reverify: {self.checked} checked, {self.passed} passed, {self.failed} failed, "
-                f"{self.inconclusive} inconclusive, {self.demoted} demoted")
-
-
-def reverify(db: Connection, settings: DomainSettings, concurrency: int = 8,
-             advance: Callable[[int], Any] = lambda done: None) -> ReverifySummary:
-    """Re-probe every Enabled domain afresh (the cache is refreshed, not read). Three definite
-    failures in a row send a domain back to Approval Pending; transient ones do not count.
-    ``advance`` is told how many domains each batch finished, for a progress bar."""
-    summary = ReverifySummary()
-    rows = model.enabled_domains(db)
-    batch = max(1, concurrency) * 4
-    for start in range(0, len(rows), batch):
-        chunk = rows[start:start + batch]
-        for row, outcome in zip(chunk, _probe_many(settings, chunk, use_cache=False, workers=concurrency)):
-            result = record_outcome(db, row, stored_records(row), outcome, manual_approval=False, background=True)
-            if result is None:
-                continue  # no longer Enabled, or regenerated, since the run began
-            stored = result[0]
-            summary.checked += 1
-            if outcome.passed:
-                summary.passed += 1
-            elif outcome.failed_definitely:
-                summary.failed += 1
-            else:
-                summary.inconclusive += 1
-            if stored["Status"] != row["Status"]:
-                summary.demoted += 1
-        advance(len(chunk))
-    return summary

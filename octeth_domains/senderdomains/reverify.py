@@ -1,0 +1,251 @@
+"""Background re-verification: ``octeth-domains reverify`` (SPEC §5 and §14).
+
+A run re-probes the Enabled domains whose last background probe is older than the run's start
+minus ``interval``. Any number of runners, on any number of machines, split that work through the
+database (:mod:`octeth_domains.models.claims`):
+
+- each claims due domains a small page at a time, in DomainID order, skipping what another runner
+  holds; a claim expires after ``claim_ttl`` seconds, so a runner that died leaves nothing stuck;
+- a runner started while another run is going joins it (adopts its start), so runners started
+  together, or by a cron interval shorter than a run, probe each due domain once between them;
+- a probe's outcome is recorded in the same transaction that releases the claim, and only while the
+  claim is still the runner's: a domain gets at most one strike per probe, never one per runner;
+- claimed domains are probed as a stream, ``concurrency`` at a time, on the run's own threads and
+  with its own bounded pool of lookups: a domain whose servers never answer holds one slot for
+  its own timeout, and nobody waits for it;
+- rows are read a page at a time and let go once recorded: memory does not grow with the domains;
+- when nothing is left to claim but other runners still hold due domains, the runner waits for
+  them, and takes over the claims that expire (their runner died).
+"""
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from flask import Flask, current_app
+
+from ..db import Connection, DatabaseError, DatabaseUnavailable
+from ..models import claims
+from ..models import senderdomains as model
+from . import verification
+
+log = logging.getLogger(__name__)
+
+MAX_CONCURRENCY = 256
+# A domain's lookups all go out at once; the run's lookup pool has room for this many per domain
+# in flight (the built-in template has five records), so lookups are bounded by --concurrency
+# without making a domain queue behind its own records.
+LOOKUPS_PER_DOMAIN = 5
+CLAIM_BATCH = 32  # domains claimed per statement, at most
+POLL_SECONDS = 1.0  # how often a runner with nothing to claim looks at the others' claims
+
+
+@dataclass
+class Summary:
+    """One runner's counts. ``claimed`` counts the domains whose probe this runner recorded under
+    its own claim, so the ``claimed`` of runners that shared a run add up to its due domains;
+    passed + failed + inconclusive fall short of it by the domains a user changed meanwhile."""
+
+    claimed: int = 0
+    passed: int = 0
+    failed: int = 0
+    inconclusive: int = 0
+    demoted: int = 0
+
+    def line(self) -> str:
+        return (f"reverify: {self.claimed} claimed, {self.passed} passed, {self.failed} failed, "
+                f"{self.inconclusive} inconclusive, {self.demoted} demoted")
+
+
+# The seam to verification ------------------------------------------------------------------------
+# Everything this module knows about how a domain is probed and how an outcome changes its row is
+# in these four functions. When verification changes (another lookup strategy, another outcome
+# type), re-point them and nothing else.
+
+def _lookup_pool(concurrency: int) -> ThreadPoolExecutor | None:
+    """The run's own pool for lookups, where a probe needs one. Verification's lookups run on
+    asyncio in the probing thread (every server of a domain asked side by side), so the number in
+    flight is bounded by the domains in flight: no pool."""
+    return None
+
+
+def _probe(row: dict[str, Any], lookups: ThreadPoolExecutor | None) -> Any:
+    """Probe the records of ``row`` afresh (the 60-second cache is refreshed, not read), running
+    the lookups on ``lookups``. Called on a worker thread inside the app context."""
+    settings = current_app.extensions["octeth_senderdomains"]
+    return verification.probe(settings, int(row["DomainID"]), verification.stored_records(row), use_cache=False,
+                              domain=row["SenderDomain"])
+
+
+def _record(db: Connection, row: dict[str, Any], outcome: Any) -> dict[str, Any] | None:
+    """Merge ``outcome`` into the stored row by reverify's rule (Enabled rows only; the third
+    definite failure in a row demotes); return the row as now stored, None when the outcome says
+    nothing about it any more (the domain is no longer Enabled, or its records were regenerated).
+    Called inside the transaction that releases the claim."""
+    result = verification.record_outcome(db, row, verification.stored_records(row), outcome, manual_approval=False,
+                                         background=True)
+    return None if result is None else result[0]
+
+
+def _verdict(outcome: Any) -> str:
+    if outcome.passed:
+        return "passed"
+    return "failed" if outcome.failed_definitely else "inconclusive"
+
+
+# The run --------------------------------------------------------------------------------------------
+
+class _Clock:
+    """The database's clock in whole milliseconds, read once and carried on by this machine's, so
+    that runners on machines whose clocks differ agree on claims' expiry."""
+
+    def __init__(self, db: Connection) -> None:
+        before = time.time()
+        database = claims.clock_ms(db)
+        self._offset = database - (before + time.time()) / 2 * 1000
+
+    def now(self) -> int:
+        return int(time.time() * 1000 + self._offset)
+
+
+@dataclass
+class _Claimed:
+    row: dict[str, Any]
+    token: str
+    expires: int
+
+
+def due_count(db: Connection, interval: float = 0) -> int:
+    """Roughly how many domains a run started now would probe (for a progress bar)."""
+    clock = _Clock(db)
+    now = clock.now()
+    started = min(now, claims.live_run_start(db, now) or now)
+    return claims.count_due(db, started - int(interval * 1000))
+
+
+def run(db: Connection, concurrency: int = 32, interval: float = 0, claim_ttl: float | None = None,
+        advance: Callable[[int], Any] = lambda done: None, app: Flask | None = None) -> Summary:
+    """Take part in a re-verification run until no due domain is left unprobed; return this
+    runner's counts. ``advance`` is told how many domains each recording step finished."""
+    app = app or current_app._get_current_object()
+    concurrency = max(1, min(int(concurrency), MAX_CONCURRENCY))
+    ttl_ms = int(1000 * (claim_ttl if claim_ttl is not None else app.config["OCTETH_REVERIFY_CLAIM_TTL"]))
+    clock = _Clock(db)
+    now = clock.now()
+    run_started = min(now, claims.live_run_start(db, now) or now)
+    cutoff = run_started - int(interval * 1000)
+    batch = min(CLAIM_BATCH, concurrency)
+    poll = min(POLL_SECONDS, ttl_ms / 4000)
+    lookups = _lookup_pool(concurrency)
+
+    def probe_one(row: dict[str, Any]) -> Any:
+        with app.app_context():
+            return _probe(row, lookups)
+
+    try:
+        summary = _stream(db, clock, concurrency, batch, poll, ttl_ms, cutoff, run_started, probe_one, advance)
+    finally:
+        if lookups is not None:
+            lookups.shutdown(wait=False)  # a lookup past its timeout ends on its own
+    return summary
+
+
+def _stream(db: Connection, clock: _Clock, concurrency: int, batch: int, poll: float, ttl_ms: int, cutoff: int,
+            run_started: int, probe_one: Callable[[dict[str, Any]], Any],
+            advance: Callable[[int], Any]) -> Summary:
+    """Claim, probe and record until no due domain is left unprobed (see the module's text)."""
+    summary = Summary()
+    pending: deque[_Claimed] = deque()
+    in_flight: dict[Future, _Claimed] = {}
+    after, exhausted, retaking = 0, False, False
+    with ThreadPoolExecutor(concurrency, thread_name_prefix="reverify") as domains:
+        while True:
+            if not exhausted and len(pending) < batch:
+                now = clock.now()
+                token = secrets.token_hex(16)
+                rows, last = _retrying(lambda: claims.claim(
+                    db, token, after=after, limit=batch, cutoff=cutoff, now=now, expires=now + ttl_ms,
+                    run_started=run_started))
+                if last is None:
+                    exhausted = True
+                else:
+                    after = last
+                if rows:
+                    retaking = False
+                    pending.extend(_Claimed(row, token, now + ttl_ms) for row in rows)
+            while pending and len(in_flight) < concurrency:
+                item = pending.popleft()
+                if clock.now() >= item.expires:
+                    continue  # held too long before its turn: another runner may have it now
+                in_flight[domains.submit(probe_one, item.row)] = item
+            if in_flight:
+                done, _ = wait(in_flight, timeout=poll, return_when=FIRST_COMPLETED)
+                finished = [(in_flight.pop(future), future) for future in done]
+                if finished:
+                    counts = _retrying(lambda: _record_all(db, finished, clock))
+                    for name, value in counts.__dict__.items():
+                        setattr(summary, name, getattr(summary, name) + value)
+                    advance(len(finished))
+                continue
+            if pending or not exhausted:
+                continue
+            # Nothing left to claim from here on. Due domains other runners hold are either being
+            # probed (wait for them) or were left by a runner that died (take them over when their
+            # claims expire); either way this runner ends only when none is left.
+            count, expires = claims.unfinished(db, cutoff)
+            if not count:
+                break
+            wait_ms = expires - clock.now()
+            if wait_ms >= 0:
+                time.sleep(min(poll, wait_ms / 1000 + 0.001))
+                continue
+            if retaking:  # the last pass found the expired claims locked: let their holder finish
+                time.sleep(poll / 10)
+            after, exhausted, retaking = 0, False, True  # a claim expired: go over the domains again
+    return summary
+
+
+def _retrying(action: Callable[[], Any], attempts: int = 5) -> Any:
+    """Run a transaction again when the database broke a deadlock by rolling it back (claims and
+    recordings of different runners can meet on a row whose claim changed hands)."""
+    for attempt in range(attempts):
+        try:
+            return action()
+        except (DatabaseError, DatabaseUnavailable) as error:
+            if attempt == attempts - 1 or not claims.is_conflict(error):
+                raise
+            log.info("reverify: transaction rolled back by the database (%s); trying again", error)
+            time.sleep(0.05 * (attempt + 1))
+
+
+def _record_all(db: Connection, finished: list[tuple[_Claimed, Future]], clock: _Clock) -> Summary:
+    """Record the probes that ended, in one transaction: each claim is released and its outcome
+    merged together, or neither (the claim was taken over: this probe does not count). Returns
+    the counts of this step, which stand once the transaction is committed."""
+    now = clock.now()
+    summary = Summary()
+    with db.transaction(lock=True):
+        for item, future in finished:
+            domain_id = int(item.row["DomainID"])
+            if not claims.finish(db, domain_id, item.token, now):
+                continue
+            summary.claimed += 1
+            error = future.exception()
+            if error is not None:
+                log.warning("reverify: probing sender domain %s failed: %r", domain_id, error)
+                summary.inconclusive += 1
+                continue
+            outcome = future.result()
+            stored = _record(db, item.row, outcome)
+            if stored is None:
+                continue  # no longer Enabled, or regenerated, since it was claimed
+            verdict = _verdict(outcome)
+            setattr(summary, verdict, getattr(summary, verdict) + 1)
+            if stored["Status"] != item.row["Status"]:
+                summary.demoted += 1
+    return summary
