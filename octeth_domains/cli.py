@@ -18,7 +18,7 @@ from flask.cli import AppGroup, FlaskGroup
 from .db import DatabaseUnavailable, IntegrityError, SchemaMissing
 from .models import users
 from .models.senderdomains import STATUSES
-from .senderdomains import lifecycle, verification
+from .senderdomains import lifecycle
 from .senderdomains import reverify as background
 
 db_cli = AppGroup("db", help="The database schema: create or migrate it.")

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import dns.exception
-import dns.nameserver
 import dns.resolver
 import requests
 from cryptography.hazmat.primitives import hashes, serialization
@@ -31,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from .senderdomains import templates
 from .senderdomains.verify import VerificationCache
+from .resolver import make_resolver
 
 __all__ = [
     "ConnectError",
@@ -330,15 +330,6 @@ class Discovery:
     url_api: str
 
 
-def _resolver(servers: Sequence[tuple[str, int]] | None, timeout: float) -> dns.resolver.Resolver:
-    if servers is None:
-        resolver = dns.resolver.Resolver()
-    else:
-        resolver = dns.resolver.Resolver(configure=False)
-        resolver.nameservers = [dns.nameserver.Do53Nameserver(host, port) for host, port in servers]
-    resolver.lifetime = timeout
-    resolver.cache = None
-    return resolver
 
 
 def _https_url(value: Any) -> str | None:
@@ -385,7 +376,7 @@ def discover(zone: str, servers: Sequence[tuple[str, int]] | None, dns_timeout: 
     """Find the Domain Connect settings of ``zone``'s DNS provider: the ``_domainconnect`` TXT
     record of the zone, then ``GET https://<that host>/v2/<zone>/settings``."""
     try:
-        answer = _resolver(servers, dns_timeout).resolve(f"_domainconnect.{zone}.", "TXT", search=False)
+        answer = make_resolver(servers, dns_timeout).resolve(f"_domainconnect.{zone}.", "TXT", search=False)
     except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
         raise NotSupported(f"the DNS provider of {zone} does not support Domain Connect "
                            f"(no _domainconnect record in the zone)") from None

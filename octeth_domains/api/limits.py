@@ -257,7 +257,6 @@ def refuse_locked_login(username: str) -> None:
 
 
 def count_failed_login(username: str) -> None:
-    limiter = current_app.extensions["octeth_limiter"]
     item = current_app.extensions["octeth_login_limit"]
     current_app.extensions["octeth_limits"].hit(item, current_app.config["RATELIMIT_KEY_PREFIX"],
                                                 "login-failures", _login_key(username))

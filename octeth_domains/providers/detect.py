@@ -7,10 +7,10 @@ from typing import Sequence
 
 import dns.exception
 import dns.name
-import dns.nameserver
 import dns.resolver
 
 from .nameservers import identify
+from ..resolver import make_resolver
 
 class DetectionFailed(Exception):
     """The zone or its name servers could not be found."""
@@ -23,15 +23,6 @@ class ZoneInfo:
     provider: str | None
 
 
-def _resolver(servers: Sequence[tuple[str, int]] | None, timeout: float) -> dns.resolver.Resolver:
-    if servers is None:
-        resolver = dns.resolver.Resolver()
-    else:
-        resolver = dns.resolver.Resolver(configure=False)
-        resolver.nameservers = [dns.nameserver.Do53Nameserver(host, port) for host, port in servers]
-    resolver.lifetime = timeout
-    resolver.cache = None
-    return resolver
 
 
 def provider_of(nameservers: Sequence[str]) -> str | None:
@@ -56,7 +47,7 @@ def _in_words(error: Exception) -> str:
 
 def find_zone(domain: str, servers: Sequence[tuple[str, int]] | None, timeout: float) -> ZoneInfo:
     """The zone holding ``domain``, its NS host names, and the provider they point to."""
-    resolver = _resolver(servers, timeout)
+    resolver = make_resolver(servers, timeout)
     try:
         zone = dns.resolver.zone_for_name(dns.name.from_text(domain), resolver=resolver, lifetime=timeout)
         answer = resolver.resolve(zone, "NS", search=False)

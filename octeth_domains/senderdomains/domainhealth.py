@@ -14,11 +14,11 @@ from typing import Any, Sequence
 
 import checkdmarc.utils
 import dns.exception
-import dns.nameserver
 import dns.resolver
 from checkdmarc.dmarc import DMARCError, DMARCRecordNotFound, parse_dmarc_record, query_dmarc_record
 from checkdmarc.spf import SPFError, SPFRecordNotFound, parse_spf_record, query_spf_record
 from expiringdict import ExpiringDict
+from ..resolver import make_resolver
 
 log = logging.getLogger(__name__)
 
@@ -30,18 +30,6 @@ _POOL = ThreadPoolExecutor(max_workers=32, thread_name_prefix="dns-health")
 NO_DMARC = "Gmail and Yahoo require a DMARC record from bulk senders"
 
 
-def _resolver(servers: Sequence[tuple[str, int]] | None, timeout: float) -> dns.resolver.Resolver:
-    if servers is None:
-        resolver = dns.resolver.Resolver()
-    else:
-        resolver = dns.resolver.Resolver(configure=False)
-        resolver.nameservers = [dns.nameserver.Do53Nameserver(host, port) for host, port in servers]
-    resolver.search = []
-    resolver.use_search_by_default = False
-    resolver.lifetime = timeout
-    resolver.timeout = timeout / max(2, len(resolver.nameservers))
-    resolver.cache = None
-    return resolver
 
 
 def _timed_out(error: Exception) -> bool:
@@ -93,7 +81,7 @@ def check_spf(domain: str, resolver: dns.resolver.Resolver, timeout: float) -> d
 def start(domain: str, servers: Sequence[tuple[str, int]] | None, timeout: float) -> tuple[Future, Future]:
     """Start both checks beside the record probe (each a leaf task: nothing in the pool waits on
     the pool); :func:`finish` collects them."""
-    resolver = _resolver(servers, timeout)
+    resolver = make_resolver(servers, timeout)
     return _POOL.submit(check_dmarc, domain, resolver, timeout), _POOL.submit(check_spf, domain, resolver, timeout)
 
 

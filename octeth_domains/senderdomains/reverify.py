@@ -31,7 +31,6 @@ from flask import Flask, current_app
 
 from ..db import Connection, DatabaseError, DatabaseUnavailable
 from ..models import claims
-from ..models import senderdomains as model
 from . import verification
 
 log = logging.getLogger(__name__)

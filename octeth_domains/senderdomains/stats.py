@@ -17,7 +17,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parseaddr
-from typing import Any, Callable, Iterable
+from typing import Callable, Iterable
 
 from ..db import Connection, IntegrityError
 from ..models import senderdomains as model
