@@ -119,7 +119,7 @@ def domain_status(domain_id, status):
     _emit({"DomainID": int(row["DomainID"]), "SenderDomain": row["SenderDomain"], "Status": row["Status"]})
 
 
-@click.command("reverify", short_help="Re-verify the Enabled domains due; demote the ones that keep failing.")
+@click.command("reverify", short_help="Re-verify the Enabled domains due; demote failing ones.")
 @click.option("--concurrency", type=click.IntRange(1, 256), default=32, show_default=True,
               help="Domains probed at once; each domain's lookups run side by side.")
 @click.option("--interval", type=click.IntRange(min=0), default=0, show_default=True,
@@ -206,7 +206,7 @@ def _write_private(path: Path, text: str) -> None:
     os.replace(temporary, path)
 
 
-@click.command("docs", short_help="Write docs/commands.md, the command reference, from the registry.")
+@click.command("docs", short_help="Write docs/commands.md from the command registry.")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Where to write it (default: docs/commands.md of the checkout; - for stdout).")
 @click.option("--check", is_flag=True, help="Only compare: exit 1 if the file is not what would be written.")
