@@ -133,7 +133,7 @@ def _answers(url, key):
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            return requests.get(url + "/api/v1/user.senderdomains", params={"APIKey": key}, timeout=2).json()
+            return requests.get(url + "/api/v1/user.senderdomains", params={"APIKey": key}, timeout=15).json()
         except requests.ConnectionError:
             time.sleep(0.1)
     raise AssertionError(f"{url} did not answer")

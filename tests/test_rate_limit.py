@@ -236,7 +236,7 @@ def test_one_worker_without_redis_and_several_with_it_start(tmp_path):
             while True:
                 assert process.poll() is None, process.stdout.read()
                 try:
-                    response = requests.get(url + "/api.php", timeout=2)
+                    response = requests.get(url + "/api.php", timeout=15)
                     break
                 except requests.ConnectionError:
                     assert time.monotonic() < deadline
