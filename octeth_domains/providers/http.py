@@ -1,15 +1,16 @@
-"""HTTP to a provider's API: every call has a timeout and the same bounded retry policy, and
-every error text is cleaned of the caller's credentials before it leaves this package.
+"""HTTP to a provider's API: every call has a timeout and the same bounded retry policy (urllib3's
+``Retry`` on the session's adapter), and every error text is cleaned of the caller's credentials
+before it leaves this package.
 """
 from __future__ import annotations
 
-import email.utils
 import logging
-import time
 import typing as t
 import urllib.parse
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 from .errors import ProviderError
 from .secrets import Credentials, scrub
@@ -17,18 +18,28 @@ from .secrets import Credentials, scrub
 logger = logging.getLogger("octeth_domains.providers")
 
 
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
+class _Retry(Retry):
+    """urllib3's ``Retry`` with the client's own policy: ``backoff``, twice that, ... before the
+    retries (urllib3 would wait nothing before the first), and a ``Retry-After`` honoured up to
+    the client's ``max_retry_after`` (read at each wait, so a client may change it)."""
+
+    client: HttpClient | None = None
+
+    def new(self, **options: t.Any) -> _Retry:
+        retry = t.cast(_Retry, super().new(**options))
+        retry.client = self.client
+        return retry
+
+    def get_backoff_time(self) -> float:
+        if self.client is None or not self.history:
+            return 0.0
+        return self.client.backoff * 2 ** (len(self.history) - 1)
+
+    def get_retry_after(self, response: t.Any) -> float | None:
+        seconds = super().get_retry_after(response)
+        if seconds is None or self.client is None:
+            return seconds
+        return min(seconds, self.client.max_retry_after)
 
 
 class HttpClient:
@@ -77,6 +88,31 @@ class HttpClient:
         # Never pick up proxies or a .netrc from the environment: a .netrc
         # entry would silently replace our Authorization header.
         self.session.trust_env = False
+        adapter = HTTPAdapter(max_retries=self._retry_policy())
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+
+    def _retry_policy(self) -> Retry:
+        """The bounded retries, by urllib3 under every call of the session: a failed connection
+        and a 5xx or ``retry_statuses`` answer, for every method (a 5xx or 429 means the
+        provider did not act, so a POST is safe to repeat); never a read that timed out or broke
+        off (``read=False``: the provider may have acted on it, and an error now serves the
+        caller better than several timeouts). When they run out the last answer is returned
+        (``raise_on_status=False``) for the client to judge."""
+        retry = _Retry(
+            total=self.retries,
+            connect=self.retries,
+            read=False,
+            status=self.retries,
+            other=0,
+            allowed_methods=None,
+            status_forcelist=frozenset(range(500, 600)) | self.retry_statuses,
+            backoff_factor=0,
+            raise_on_status=False,
+            respect_retry_after_header=True,
+        )
+        retry.client = self
+        return retry
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.api_url}>"
@@ -127,65 +163,40 @@ class HttpClient:
         """
         target = url or f"{self.api_url}{path}"
         shown = self.scrub(f"{method} {target.split('?', 1)[0]}")
-        headers = self._headers()
-        attempt = 0
-        while True:
-            try:
-                response = self.session.request(
-                    method,
-                    target,
-                    params=params,
-                    json=json,
-                    data=data,
-                    headers=headers,
-                    timeout=self.timeout,
-                    allow_redirects=False,
-                )
-            except requests.exceptions.ReadTimeout:
-                logger.warning("%s: %s timed out", self.label, shown)
-                raise self._error(
-                    f"{self.label} did not answer within {self.timeout:g} seconds; it may be"
-                    " slow or unreachable right now, try again later."
-                ) from None
-            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
-                logger.warning(
-                    "%s: %s failed: %s", self.label, shown, self.scrub(type(exc).__name__)
-                )
-                if attempt < self.retries:
-                    self._sleep(self.backoff * 2**attempt)
-                    attempt += 1
-                    continue
-                raise self._error(
-                    f"Could not connect to {self.label} at {self._host()}"
-                    f" ({self._describe(exc)}); check the network and the API URL, then"
-                    " try again."
-                ) from None
-            except requests.exceptions.RequestException as exc:
-                raise self._error(
-                    f"The request to {self.label} failed ({self._describe(exc)})."
-                ) from None
-
-            logger.debug("%s: %s -> HTTP %s", self.label, shown, response.status_code)
-            if not self._retryable(response.status_code) or attempt >= self.retries:
-                return response
-            delay = self.backoff * 2**attempt
-            hint = _retry_after(response)
-            if hint is not None:
-                delay = min(hint, self.max_retry_after)
-            logger.info(
-                "%s: HTTP %s, retrying in %.2fs", self.label, response.status_code, delay
+        try:
+            response = self.session.request(
+                method,
+                target,
+                params=params,
+                json=json,
+                data=data,
+                headers=self._headers(),
+                timeout=self.timeout,
+                allow_redirects=False,
             )
-            response.close()
-            self._sleep(delay)
-            attempt += 1
+        except requests.exceptions.ReadTimeout:
+            logger.warning("%s: %s timed out", self.label, shown)
+            raise self._error(
+                f"{self.label} did not answer within {self.timeout:g} seconds; it may be"
+                " slow or unreachable right now, try again later."
+            ) from None
+        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+            logger.warning("%s: %s failed: %s", self.label, shown, self.scrub(type(exc).__name__))
+            raise self._error(
+                f"Could not connect to {self.label} at {self._host()}"
+                f" ({self._describe(exc)}); check the network and the API URL, then"
+                " try again."
+            ) from None
+        except requests.exceptions.RequestException as exc:
+            raise self._error(
+                f"The request to {self.label} failed ({self._describe(exc)})."
+            ) from None
+        logger.debug("%s: %s -> HTTP %s", self.label, shown, response.status_code)
+        return response
 
     def _retryable(self, status: int) -> bool:
         """Whether an answer with ``status`` is worth asking again."""
         return status >= 500 or status in self.retry_statuses
-
-    def _sleep(self, seconds: float) -> None:
-        if seconds > 0:
-            time.sleep(seconds)
 
     def _host(self) -> str:
         return urllib.parse.urlsplit(self.api_url).netloc or self.api_url
