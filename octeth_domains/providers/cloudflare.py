@@ -215,7 +215,10 @@ PROVIDER = registry.ProviderInfo(
     label="Cloudflare",
     nameservers=NAMESERVERS,
     credentials=(registry.key("API token"),),
-    where="In the Cloudflare dashboard, under My Profile, API Tokens, create a token with the Zone Read and DNS Edit permissions for this zone.",
+    where=(
+        "In the Cloudflare dashboard, under My Profile, API Tokens, create a token with the "
+        "Zone Read and DNS Edit permissions for this zone."
+    ),
     api_url="https://api.cloudflare.com/client/v4",
     client=Cloudflare,
 )

@@ -210,7 +210,10 @@ PROVIDER = registry.ProviderInfo(
     label="GoDaddy",
     nameservers=NAMESERVERS,
     credentials=(registry.key("API key"), registry.secret("API secret")),
-    where="On GoDaddy's developer site, under API Keys, create a Production key; GoDaddy shows the key and its secret together, the secret only once.",
+    where=(
+        "On GoDaddy's developer site, under API Keys, create a Production key; GoDaddy shows "
+        "the key and its secret together, the secret only once."
+    ),
     api_url="https://api.godaddy.com",
     client=GoDaddy,
 )

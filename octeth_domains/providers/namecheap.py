@@ -281,7 +281,11 @@ PROVIDER = registry.ProviderInfo(
     label="Namecheap",
     nameservers=NAMESERVERS,
     credentials=(registry.key("API key"), registry.api_user("API user"), registry.username("Account username")),
-    where="In your Namecheap account, under Profile, Tools, Namecheap API Access, turn API access on, whitelist this service's IP address and copy the API key; the API user and the account username are your Namecheap username.",
+    where=(
+        "In your Namecheap account, under Profile, Tools, Namecheap API Access, turn API "
+        "access on, whitelist this service's IP address and copy the API key; the API user "
+        "and the account username are your Namecheap username."
+    ),
     api_url="https://api.namecheap.com/xml.response",
     client=Namecheap,
     settings=(("client_ip", "OCTETH_NAMECHEAP_CLIENT_IP"),),

@@ -169,7 +169,10 @@ PROVIDER = registry.ProviderInfo(
     label="PowerDNS",
     nameservers=NAMESERVERS,
     credentials=(registry.key("API key"),),
-    where="The API key is the api-key setting of your PowerDNS Authoritative server (pdns.conf).",
+    where=(
+        "The API key is the api-key setting of your PowerDNS Authoritative server "
+        "(pdns.conf)."
+    ),
     api_url=None,  # no public URL: OCTETH_POWERDNS_API_URL must name the server's API
     client=PowerDNS,
 )
