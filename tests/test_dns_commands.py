@@ -233,6 +233,7 @@ def test_set_publishes_ours_and_keeps_everything_else(setup, provider):
         wanted = value.rstrip(".").lower() if kind == "CNAME" else value
         assert (host, kind, wanted) in zone, (host, zone)
     assert len(zone) == len(UNRELATED) + len(records)
+    assert [seen for seen in provider.server.requests if seen.method == "DELETE"] == []  # never asked to delete
 
 
 def test_a_second_set_changes_nothing(setup, provider):

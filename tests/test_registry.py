@@ -212,3 +212,16 @@ def test_every_provider_module_declares_what_the_page_and_the_docs_need():
             assert info.credentials and info.credentials[0].attribute == "key", info.name  # code 2 comes first
             assert info.where and "://" not in info.where and "www." not in info.where, info.name
             assert all(needed.label for needed in info.credentials), info.name
+
+
+def test_every_public_name_is_importable_from_the_package():
+    """What provider modules import, whichever module of one concern now holds it."""
+    from octeth_domains import providers
+
+    for name in ("AuthorizationFailed", "Change", "Credentials", "Provider", "ProviderError", "Record",
+                 "plan_changes", "relative_name", "absolute_name", "parse_txt", "quote_txt", "scrub",
+                 "written_hosts", "ProviderInfo", "Credential", "ExtraMissing", "HttpClient"):
+        assert getattr(providers, name) is not None and name in providers.__all__, name
+    assert providers.Provider.__module__ == "octeth_domains.providers.base"
+    assert providers.plan_changes.__module__ == "octeth_domains.providers.planner"
+    assert issubclass(providers.ExtraMissing, ImportError)
