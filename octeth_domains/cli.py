@@ -206,7 +206,7 @@ def _write_private(path: Path, text: str) -> None:
     os.replace(temporary, path)
 
 
-@click.command("docs", short_help="Write docs/commands.md and the provider tables from the registries.")
+@click.command("docs", short_help="Write docs/commands.md and the provider tables.")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Where to write it (default: docs/commands.md of the checkout; - for stdout).")
 @click.option("--check", is_flag=True, help="Only compare: exit 1 if the file is not what would be written.")
