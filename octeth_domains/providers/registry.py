@@ -1,5 +1,6 @@
 """The one list of DNS providers (SPEC §11): every module of this package that defines
-``PROVIDER``, plus the modules an operator names in ``OCTETH_PROVIDER_MODULES``.
+``PROVIDER`` (or ``PROVIDERS``, as ``recognised.py`` does for the providers the service only
+recognises), plus the modules an operator names in ``OCTETH_PROVIDER_MODULES``.
 
 A provider module holds everything about its provider in one :class:`ProviderInfo`: the name
 ``dns.provider`` answers and ``dns.set`` takes, the label a person knows it by, its name-server
@@ -62,7 +63,9 @@ class ProviderInfo:
     """Everything about one provider. ``client`` builds the client: it is called as
     ``client(credentials, api_url=..., timeout=..., **options)``; ``None`` for a provider the
     service recognises by its name servers but cannot drive (``dns.authorize``/``dns.set``
-    answer code 8 then)."""
+    answer code 8 then). What it returns is used as ``with client:``, then
+    ``check_access(zone)`` or ``ensure_records(zone, records)``, and its ``credentials`` clean
+    an unexpected error's text: a :class:`~.base.Provider` subclass has all of these."""
 
     name: str  # as dns.provider answers it and dns.set takes it: lower case
     label: str  # as a person knows it, and as user.senderdomain.dnshost answers it
