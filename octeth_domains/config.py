@@ -1,6 +1,7 @@
 """The settings of SPEC §8, read from the environment once, at app creation."""
 from __future__ import annotations
 
+import importlib
 import ipaddress
 import os
 import re
@@ -114,9 +115,14 @@ def load_providers(env: Mapping[str, str]) -> dict[str, ProviderInfo]:
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*", name):
             raise ConfigError(f"OCTETH_PROVIDER_MODULES: {name!r} is not a dotted module path")
     try:
-        return registry.load(modules)
+        providers = registry.load(modules)
     except ImportError as error:
         raise ConfigError(f"OCTETH_PROVIDER_MODULES: cannot import {error.name or error}") from None
+    for name in modules:  # imported by now; a module that declares nothing is a mistake
+        module = importlib.import_module(name)
+        if not isinstance(getattr(module, "PROVIDER", None), ProviderInfo) and not getattr(module, "PROVIDERS", ()):
+            raise ConfigError(f"OCTETH_PROVIDER_MODULES: {name} defines no PROVIDER")
+    return providers
 
 
 def provider_settings(env: Mapping[str, str], providers: Mapping[str, ProviderInfo]) -> dict[str, Any]:

@@ -112,7 +112,8 @@ def test_a_provider_the_service_drives_wins_over_one_it_only_recognises_in_any_o
 
 @pytest.mark.parametrize("modules, named", [("no_such_module_anywhere", "no_such_module_anywhere"),
                                             ("example_provider,../etc/passwd", "../etc/passwd"),
-                                            ("os.path..join", "os.path..join")])
+                                            ("os.path..join", "os.path..join"),
+                                            ("example_provider, json", "json defines no PROVIDER")])
 def test_a_provider_module_that_cannot_be_loaded_stops_the_start(modules, named):
     with pytest.raises(config.ConfigError, match=re.escape(named)):
         config.load_providers({"OCTETH_PROVIDER_MODULES": modules})
