@@ -22,7 +22,9 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
         instance_relative_config=True,
     )
     os.makedirs(app.instance_path, exist_ok=True)  # home of the SQLite file and generated secret
-    app.config.update(config.from_environment(app.instance_path, env))
+    # The providers, built once: every provider module's PROVIDER, and the operator's modules.
+    providers = config.load_providers(env)
+    app.config.update(config.from_environment(app.instance_path, env, providers))
     app.config["SECRET_KEY"] = app.config["OCTETH_SECRET_KEY"]
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     logs.configure(app)
@@ -30,6 +32,7 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
     db.init_app(app)
     redis_client = _redis_client(app.config["OCTETH_REDIS_URL"])
     app.extensions["octeth_redis"] = redis_client
+    app.extensions["octeth_providers"] = providers
 
     from .senderdomains import listing, settings, templates, verify
 

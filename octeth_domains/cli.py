@@ -206,26 +206,31 @@ def _write_private(path: Path, text: str) -> None:
     os.replace(temporary, path)
 
 
-@click.command("docs", short_help="Write docs/commands.md from the command registry.")
+@click.command("docs", short_help="Write docs/commands.md and the provider tables.")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Where to write it (default: docs/commands.md of the checkout; - for stdout).")
 @click.option("--check", is_flag=True, help="Only compare: exit 1 if the file is not what would be written.")
 def docs(output, check):
-    """Generate the command reference from the command registry."""
+    """Generate the command reference from the command registry, and (without --output) the
+    provider tables of README.md and docs/configuration.md from the provider registry."""
     from . import reference
+    from .providers import tables
 
     text = reference.markdown()
     if str(output) == "-":
         click.echo(text, nl=False)
         return
-    path = output or reference.DEFAULT_OUTPUT
-    if check:
-        if not path.exists() or path.read_text() != text:
-            raise click.ClickException(f"{path} is stale: run `octeth-domains docs`")
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    click.echo(str(path))
+    wanted = {output or reference.DEFAULT_OUTPUT: text}
+    if output is None:
+        wanted.update(tables.documents())
+    for path, text in wanted.items():
+        if check:
+            if not path.exists() or path.read_text() != text:
+                raise click.ClickException(f"{path} is stale: run `octeth-domains docs`")
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        click.echo(str(path))
 
 
 def domainconnect_cli() -> AppGroup:

@@ -1,6 +1,7 @@
 """The settings of SPEC §8, read from the environment once, at app creation."""
 from __future__ import annotations
 
+import importlib
 import ipaddress
 import os
 import re
@@ -8,6 +9,9 @@ import secrets
 import tempfile
 from pathlib import Path
 from typing import Any, Mapping
+
+from .providers import registry
+from .providers.registry import ProviderInfo
 
 
 class ConfigError(Exception):
@@ -97,9 +101,49 @@ def _smtp_url(env: Mapping[str, str]) -> str | None:
     return raw
 
 
-def from_environment(instance_path: str, env: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """Return the app's ``OCTETH_*`` settings, with the defaults of SPEC §8 filled in."""
+def provider_modules(env: Mapping[str, str]) -> tuple[str, ...]:
+    """``OCTETH_PROVIDER_MODULES``: comma-separated dotted paths of the operator's own provider
+    modules, registered after this package's."""
+    return tuple(part.strip() for part in env.get("OCTETH_PROVIDER_MODULES", "").split(",") if part.strip())
+
+
+def load_providers(env: Mapping[str, str]) -> dict[str, ProviderInfo]:
+    """The registry of providers this environment asks for; a module that cannot be imported
+    stops the start, naming it, rather than leaving its provider silently missing."""
+    modules = provider_modules(env)
+    for name in modules:
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*", name):
+            raise ConfigError(f"OCTETH_PROVIDER_MODULES: {name!r} is not a dotted module path")
+    try:
+        providers = registry.load(modules)
+    except ImportError as error:
+        raise ConfigError(f"OCTETH_PROVIDER_MODULES: cannot import {error.name or error}") from None
+    for name in modules:  # imported by now; a module that declares nothing is a mistake
+        module = importlib.import_module(name)
+        if not isinstance(getattr(module, "PROVIDER", None), ProviderInfo) and not getattr(module, "PROVIDERS", ()):
+            raise ConfigError(f"OCTETH_PROVIDER_MODULES: {name} defines no PROVIDER")
+    return providers
+
+
+def provider_settings(env: Mapping[str, str], providers: Mapping[str, ProviderInfo]) -> dict[str, Any]:
+    """Each provider's ``OCTETH_<NAME>_API_URL`` (default its module's public URL; None when it
+    has none, PowerDNS: then it must be set) and the settings its client takes (default empty).
+    A provider the service only recognises has no client, so no settings."""
+    found: dict[str, Any] = {}
+    for info in (info for info in providers.values() if info.drivable):
+        found[info.api_url_setting] = env.get(info.api_url_setting, "").strip() or info.api_url
+        for _option, setting in info.settings:
+            found[setting] = env.get(setting, "").strip()
+    return found
+
+
+def from_environment(instance_path: str, env: Mapping[str, str] | None = None,
+                     providers: Mapping[str, ProviderInfo] | None = None) -> dict[str, Any]:
+    """Return the app's ``OCTETH_*`` settings, with the defaults of SPEC §8 filled in, the
+    settings of every provider in ``providers`` (default: the registry ``env`` asks for)
+    among them."""
     env = os.environ if env is None else env
+    providers = load_providers(env) if providers is None else providers
     instance = Path(instance_path)
     prefix = env.get("OCTETH_TABLE_PREFIX", "oempro_")
     if not re.fullmatch(r"[A-Za-z0-9_]{0,32}", prefix):
@@ -127,15 +171,8 @@ def from_environment(instance_path: str, env: Mapping[str, str] | None = None) -
         "OCTETH_LIST_CACHE_MB": _float(env, "OCTETH_LIST_CACHE_MB", 16.0),
         "OCTETH_SESSION_IDLE_TIMEOUT": _int(env, "OCTETH_SESSION_IDLE_TIMEOUT", 30 * 24 * 3600),  # Octeth: 30 days
         "OCTETH_TABLE_PREFIX": prefix,
-        "OCTETH_CLOUDFLARE_API_URL": env.get(
-            "OCTETH_CLOUDFLARE_API_URL", "https://api.cloudflare.com/client/v4"
-        ),
-        "OCTETH_GODADDY_API_URL": env.get("OCTETH_GODADDY_API_URL", "https://api.godaddy.com"),
-        "OCTETH_NAMECHEAP_API_URL": env.get(
-            "OCTETH_NAMECHEAP_API_URL", "https://api.namecheap.com/xml.response"
-        ),
-        "OCTETH_NAMECHEAP_CLIENT_IP": env.get("OCTETH_NAMECHEAP_CLIENT_IP", ""),
-        "OCTETH_POWERDNS_API_URL": env.get("OCTETH_POWERDNS_API_URL") or None,
+        "OCTETH_PROVIDER_MODULES": provider_modules(env),
+        **provider_settings(env, providers),
         "OCTETH_PROVIDER_TIMEOUT": _float(env, "OCTETH_PROVIDER_TIMEOUT", 10.0),
         "OCTETH_DNS_AUTHORITATIVE": env.get("OCTETH_DNS_AUTHORITATIVE", "1").strip().lower() not in ("0", "false", "no", "off"),
         "OCTETH_DNS_AUTHORITATIVE_PORT": _port(env, "OCTETH_DNS_AUTHORITATIVE_PORT", 53),

@@ -131,11 +131,13 @@ def test_unknown_or_unresolvable_provider_is_code_2(app_for, dns):
 def test_providers_we_cannot_drive_are_named_and_refused_with_8(app_for, dns):
     app = app_for()
     key = Accounts(app).user()["APIKey"]
-    dns.add_zone("aws.example")
-    dns.set_record("aws.example", "NS", "ns-1.awsdns-01.org.")
-    assert call(app, key, "dns.provider", Domain="aws.example") == (200, {"provider": "route53"})
-    assert call(app, key, "dns.authorize", Domain="aws.example", Provider="route53", Api_key="k") == (
-        200, error(8, "Unsupported provider: route53"))
+    dns.add_zone("hover.example")
+    dns.set_record("hover.example", "NS", "ns1.hover.com.")
+    assert call(app, key, "dns.provider", Domain="hover.example") == (200, {"provider": "hover"})
+    assert call(app, key, "dns.authorize", Domain="hover.example", Provider="hover", Api_key="k") == (
+        200, error(8, "Unsupported provider: hover"))
+    assert call(app, key, "dns.set", Domain="hover.example", Provider="Hover", Api_key="k", RecordType="campaign") == (
+        200, error(8, "Unsupported provider: Hover"))  # named as the caller spelled it
 
 
 # dns.authorize / dns.set parameter rules --------------------------------------------------------
@@ -233,6 +235,7 @@ def test_set_publishes_ours_and_keeps_everything_else(setup, provider):
         wanted = value.rstrip(".").lower() if kind == "CNAME" else value
         assert (host, kind, wanted) in zone, (host, zone)
     assert len(zone) == len(UNRELATED) + len(records)
+    assert [seen for seen in provider.server.requests if seen.method == "DELETE"] == []  # never asked to delete
 
 
 def test_a_second_set_changes_nothing(setup, provider):

@@ -27,7 +27,7 @@ import dns.rdatatype
 import pytest
 import requests
 
-from octeth_domains.providers.base import AuthorizationFailed, Credentials, ProviderError, Record
+from octeth_domains.providers import AuthorizationFailed, Credentials, ProviderError, Record
 from octeth_domains.providers.powerdns import PowerDNS
 from provider_servers import OURS, SPF
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from octeth_domains.providers import get_provider_class
-from octeth_domains.providers.base import (
+from octeth_domains.providers import registry
+from octeth_domains.providers import (
     AuthorizationFailed,
     Credentials,
     Provider,
@@ -79,7 +79,7 @@ class Harness:
     extra: dict[str, t.Any] = field(default_factory=dict)
 
     def provider(self, credentials: Credentials | None = None, **options: t.Any) -> Provider:
-        cls = get_provider_class(self.name)
+        cls = registry.load()[self.name].client
         assert cls is not None
         settings: dict[str, t.Any] = {
             "api_url": self.server.url,

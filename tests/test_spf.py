@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import Accounts, Api
-from octeth_domains.providers.base import ProviderError, Record, plan_changes
+from octeth_domains.providers import ProviderError, Record, plan_changes
 from octeth_domains.senderdomains import spf
 from test_dns_commands import call, delegate, make_provider
 from test_powerdns import PdnsServer, pdns  # noqa: F401  (the fixture)

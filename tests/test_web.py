@@ -385,6 +385,85 @@ def test_set_up_automatically_without_a_known_provider(domain_app, visitor):
     assert "<script>" not in text(response)
 
 
+@pytest.fixture
+def exampledns():
+    from provider_servers.exampledns import FakeExampleDNS
+
+    server = FakeExampleDNS(accounts={("exTokenS3cretValue_77", "acme"): {"example.com"}}).start()
+    server.add_zone("example.com", [("example.com", "MX", "10 mx1.example.net")])
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def picker_app(make_app, templates_file, dns, exampledns):
+    host, port = dns.address
+    dns.add_zone("example.com")
+    dns.set_record("example.com", "NS", "ns1.boutique-host.example.")  # a provider no module knows
+    return make_app(OCTETH_DNS_TEMPLATES=str(templates_file), OCTETH_DNS_SERVERS=f"{host}:{port}",
+                    OCTETH_DNS_TIMEOUT="1", OCTETH_PROVIDER_TIMEOUT="2", OCTETH_PROVIDER_MODULES="example_provider",
+                    OCTETH_EXAMPLEDNS_API_URL=exampledns.url)
+
+
+def choices(html: str) -> list[str]:
+    return re.findall(r'<option value="(\w+)">', html)
+
+
+def offered(app, html: str) -> bool:
+    """The list holds every provider the service drives and can reach, by label, and no other:
+    not PowerDNS without its URL, not one it only recognises (Hover, Azure DNS)."""
+    providers = app.extensions["octeth_providers"]
+    expected = sorted((info for info in providers.values() if info.drivable and app.config[info.api_url_setting]),
+                      key=lambda info: info.label.lower())
+    found = choices(html)
+    assert {"cloudflare", "godaddy", "namecheap"} <= set(found) and not {"powerdns", "hover", "azure"} & set(found)
+    return found == [info.name for info in expected]
+
+
+def test_an_undetected_provider_is_picked_from_the_list_and_asks_only_its_credentials(picker_app, exampledns):
+    visitor = Visitor(picker_app)
+    visitor.sign_in(Accounts(picker_app).user(dns_template="Full"))
+    domain_id = create(visitor)
+    page = text(visitor.get(f"/{domain_id}/auto"))
+    assert "Unable to determine DNS provider for this domain" in page
+    assert offered(picker_app, page) and "exampledns" in choices(page)
+
+    form = text(visitor.get(f"/{domain_id}/auto?provider=exampledns"))
+    assert "hosted at <strong class=\"provider\">ExampleDNS</strong>" in form
+    assert "under Account, Tokens, create a token" in form  # the module's `where`
+    assert re.findall(r'<label for="(\w+)">([^<]+)</label>\s*<input id="\w+" name="\w+" type="(\w+)"', form) == [
+        ("Api_key", "ExampleDNS Access token", "password"), ("Username", "ExampleDNS Account name", "text")]
+    assert choices(form) == []  # the choice is made
+
+    published = visitor.post(f"/{domain_id}/auto", {"Provider": "exampledns", "Api_key": "exTokenS3cretValue_77",
+                                                    "Username": "acme"})
+    assert published.headers["Location"] == f"{PAGES}/{domain_id}#records", text(published)
+    assert "5 DNS records are published at ExampleDNS." in flashes(text(visitor.get(f"/{domain_id}")))
+    assert len(exampledns.dump("example.com")) == 6
+
+
+@pytest.mark.parametrize("provider", ["hover", "powerdns", "nosuchprovider", HOSTILE, ""])
+def test_a_provider_the_page_cannot_drive_is_refused_with_400(picker_app, provider):
+    visitor = Visitor(picker_app)
+    visitor.sign_in(Accounts(picker_app).user(dns_template="Full"))
+    domain_id = create(visitor)
+    for response in (visitor.get(f"/{domain_id}/auto?provider={provider}"),
+                     visitor.post(f"/{domain_id}/auto", {"Provider": provider, "Api_key": "x", "Username": "y"})):
+        assert response.status_code == 400
+        assert "Automatic set-up is not available for this DNS provider." in text(response)
+        assert "<script>alert" not in text(response) and 'name="Api_key"' not in text(response)
+        assert offered(picker_app, text(response))
+
+
+def test_a_detected_provider_the_service_cannot_drive_is_named_and_the_list_offered(domain_app, visitor, dns):
+    dns.add_zone("example.com")
+    dns.set_record("example.com", "NS", "ns1.hover.com.")
+    domain_id = create(visitor)
+    page = text(visitor.get(f"/{domain_id}/auto"))
+    assert "hosted at <strong class=\"provider\">Hover</strong>" in page and "cannot set up automatically" in page
+    assert offered(domain_app, page) and "exampledns" not in choices(page)
+
+
 # The rate limit -------------------------------------------------------------------------------
 
 def test_pages_share_the_apis_rate_limit(make_app, templates_file, dns):

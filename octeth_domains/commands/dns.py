@@ -19,8 +19,7 @@ from ..api.registry import command
 from ..db import get_db
 from ..locks import LockTimeout, zone_lock
 from ..models import senderdomains as model
-from ..providers import AuthorizationFailed, Credentials, ProviderError, Record, get_provider_class
-from ..providers.base import scrub
+from ..providers import AuthorizationFailed, Credentials, ProviderError, Record, registry, scrub
 from ..providers.detect import DetectionFailed, find_zone
 from ..senderdomains import templates
 from ..senderdomains.names import InvalidDomain, normalize_domain
@@ -29,20 +28,11 @@ log = logging.getLogger(__name__)
 
 MISSING_DOMAIN = {"missing": (1, "Missing Domain parameter")}
 RECORD_TYPE_MISSING = 'Missing record type parameter (e.g. "campaign", "email-gateway")'
-API_URL_SETTINGS = {
-    "cloudflare": "OCTETH_CLOUDFLARE_API_URL",
-    "godaddy": "OCTETH_GODADDY_API_URL",
-    "namecheap": "OCTETH_NAMECHEAP_API_URL",
-    "powerdns": "OCTETH_POWERDNS_API_URL",
-}
-# What each provider needs besides the key, with the seed's code for its absence.
-REQUIRED = {
-    "godaddy": (("secret", 5, "Missing API secret parameter"),),
-    "namecheap": (("api_user", 6, "Missing API user parameter"), ("username", 7, "Missing username parameter")),
-}
-# The codes _client answers for the credentials, shared by dns.authorize and dns.set.
+# The codes _client answers for the credentials, shared by dns.authorize and dns.set: the
+# seed's, whichever provider needs which (each provider's module declares its own).
 CLIENT_ERRORS = [(2, "Missing API key parameter"), (3, "Missing provider parameter"),
-                 *((code, message) for needs in REQUIRED.values() for _, code, message in needs),
+                 *((needed.code, needed.message) for needed in (registry.secret(""), registry.api_user(""),
+                                                                 registry.username(""))),
                  (8, "Unsupported provider: <name>")]
 
 
@@ -67,9 +57,13 @@ class SetSchema(AuthorizeSchema):
     RecordType = Text(metadata={"aliases": ("Record_type",), "missing": (4, RECORD_TYPE_MISSING)})
 
 
+def _providers() -> dict[str, registry.ProviderInfo]:
+    return current_app.extensions["octeth_providers"]
+
+
 def _zone_lookup(domain: str):
     config = current_app.config
-    return find_zone(domain, config["OCTETH_DNS_SERVERS"], config["OCTETH_DNS_TIMEOUT"])
+    return find_zone(domain, config["OCTETH_DNS_SERVERS"], config["OCTETH_DNS_TIMEOUT"], _providers())
 
 
 @command("dns.provider", rest=("GET", "dns.provider"), schema=ProviderSchema,
@@ -96,7 +90,7 @@ def _provider_key(args: dict[str, Any], caller: Caller) -> str | None:
     return None
 
 
-def _client(args: dict[str, Any], caller: Caller, unsupported_code: int = 8):
+def _client(args: dict[str, Any], caller: Caller):
     """The provider client for this request, after the seed's parameter checks (codes 2–8)."""
     key = _provider_key(args, caller)
     if not key:
@@ -104,17 +98,20 @@ def _client(args: dict[str, Any], caller: Caller, unsupported_code: int = 8):
     name = args.get("Provider")
     if not name:
         raise APIError(3, "Missing provider parameter")
-    cls = get_provider_class(name)
-    name = name.strip().lower()
-    api_url = current_app.config.get(API_URL_SETTINGS.get(name, ""), None)
-    if cls is None or not api_url:
-        raise APIError(unsupported_code, f"Unsupported provider: {args['Provider']}")
+    unsupported = f"Unsupported provider: {name}"
+    info = _providers().get(name.strip().lower())
+    config = current_app.config
+    # Recognised but not drivable, or drivable with no API URL configured (PowerDNS): code 8.
+    if info is None or not info.drivable or not config.get(info.api_url_setting):
+        raise APIError(8, unsupported)
     credentials = Credentials(key, args.get("ApiSecret"), args.get("ApiUser"), args.get("Username"))
-    for attribute, code, message in REQUIRED.get(name, ()):
-        if not getattr(credentials, attribute):
-            raise APIError(code, message)
-    extra = {"client_ip": current_app.config["OCTETH_NAMECHEAP_CLIENT_IP"]} if name == "namecheap" else {}
-    return cls(credentials, api_url=api_url, timeout=current_app.config["OCTETH_PROVIDER_TIMEOUT"], **extra)
+    needed = info.missing(credentials)
+    if needed is not None:
+        raise APIError(needed.code, needed.message)
+    try:
+        return info.connect(credentials, config, config["OCTETH_PROVIDER_TIMEOUT"])
+    except registry.ExtraMissing as error:
+        raise APIError(8, f"{unsupported} ({error})") from None
 
 
 def _domain(args: dict[str, Any], code: int, message: str) -> str:

@@ -51,7 +51,8 @@ def sender_domain_dns_host(args: dict[str, Any], caller: Caller) -> dict[str, An
         raise APIError(*not_found().args)
     config = current_app.config
     label, nameservers = dnshost.dns_host(row["SenderDomain"], config["OCTETH_DNS_SERVERS"],
-                                          config["OCTETH_DNS_TIMEOUT"], _cache())
+                                          config["OCTETH_DNS_TIMEOUT"], _cache(),
+                                          current_app.extensions["octeth_providers"])
     return {"Success": True, "DomainID": int(row["DomainID"]), "SenderDomain": row["SenderDomain"],
             "DnsHost": label, "Nameservers": nameservers}
 

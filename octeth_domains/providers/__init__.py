@@ -1,47 +1,42 @@
-"""Clients for the DNS providers' APIs (plain modules: no Flask, no database).
+"""Clients for the DNS providers' APIs (plain modules: no Flask, no database), and the registry
+of providers (:mod:`.registry`): one module per provider.
 
-``get_provider_class("cloudflare")`` returns the class that drives that
-provider, or ``None`` for a name the service cannot drive (``dns.authorize``
-and ``dns.set`` answer code 8 then).
+Every name a provider module needs is importable from here, whichever module of one concern
+holds it: records (:mod:`.records`), the change planner (:mod:`.planner`), credentials and
+their scrubbing (:mod:`.secrets`), HTTP with timeouts and retries (:mod:`.http`), the errors
+(:mod:`.errors`) and the :class:`Provider` interface (:mod:`.base`). This module imports no
+provider module, so a provider module may import from it.
 """
 
 from __future__ import annotations
 
-import importlib
-
-from .base import AuthorizationFailed, Credentials, Provider, ProviderError, Record
-
-_CLASSES = {
-    "cloudflare": ("cloudflare", "Cloudflare"),
-    "godaddy": ("godaddy", "GoDaddy"),
-    "namecheap": ("namecheap", "Namecheap"),
-    "powerdns": ("powerdns", "PowerDNS"),
-}
-
-#: The providers' public API URLs, for when configuration names none.
-#: PowerDNS has no public URL: it must be configured.
-DEFAULT_API_URLS = {
-    "cloudflare": "https://api.cloudflare.com/client/v4",
-    "godaddy": "https://api.godaddy.com",
-    "namecheap": "https://api.namecheap.com/xml.response",
-}
-
-
-def get_provider_class(name: str) -> type[Provider] | None:
-    """The :class:`Provider` subclass for ``name`` (case-insensitive), or ``None``."""
-    entry = _CLASSES.get((name or "").strip().lower())
-    if entry is None:
-        return None
-    module = importlib.import_module(f"{__name__}.{entry[0]}")
-    return getattr(module, entry[1])
-
+from .base import Provider
+from .errors import AuthorizationFailed, ProviderError
+from .http import HttpClient
+from .planner import Change, plan_changes, written_hosts
+from .records import Record, absolute_name, canonical_name, normalize_value, parse_txt, quote_txt, relative_name
+from .registry import Credential, ExtraMissing, ProviderInfo
+from .secrets import REDACTED, Credentials, scrub
 
 __all__ = [
     "AuthorizationFailed",
+    "Change",
+    "Credential",
     "Credentials",
-    "DEFAULT_API_URLS",
+    "ExtraMissing",
+    "HttpClient",
     "Provider",
     "ProviderError",
+    "ProviderInfo",
+    "REDACTED",
     "Record",
-    "get_provider_class",
+    "absolute_name",
+    "canonical_name",
+    "normalize_value",
+    "parse_txt",
+    "plan_changes",
+    "quote_txt",
+    "relative_name",
+    "scrub",
+    "written_hosts",
 ]

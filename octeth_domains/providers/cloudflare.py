@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import typing as t
 
-from .base import (
+from . import registry
+from . import (
     AuthorizationFailed,
     Change,
     Provider,
@@ -207,3 +208,17 @@ def _content(record: Record) -> str:
     if record.type in ("CNAME", "NS"):
         return record.value.rstrip(".")
     return record.value
+
+
+PROVIDER = registry.ProviderInfo(
+    name="cloudflare",
+    label="Cloudflare",
+    nameservers=NAMESERVERS,
+    credentials=(registry.key("API token"),),
+    where=(
+        "In the Cloudflare dashboard, under My Profile, API Tokens, create a token with the "
+        "Zone Read and DNS Edit permissions for this zone."
+    ),
+    api_url="https://api.cloudflare.com/client/v4",
+    client=Cloudflare,
+)

@@ -3,14 +3,16 @@ and name the provider they belong to (SPEC §7)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import dns.exception
 import dns.name
 import dns.resolver
 
 from .nameservers import identify
+from .registry import ProviderInfo
 from ..resolver import make_resolver
+
 
 class DetectionFailed(Exception):
     """The zone or its name servers could not be found."""
@@ -23,11 +25,9 @@ class ZoneInfo:
     provider: str | None
 
 
-
-
-def provider_of(nameservers: Sequence[str]) -> str | None:
+def provider_of(nameservers: Sequence[str], providers: Mapping[str, ProviderInfo] | None = None) -> str | None:
     """The provider every one of ``nameservers`` belongs to; None when unknown or mixed."""
-    entry = identify(nameservers)
+    entry = identify(nameservers, providers)
     return entry.name if entry is not None else None
 
 
@@ -45,8 +45,10 @@ def _in_words(error: Exception) -> str:
     return "not a name DNS can look up" if isinstance(error, ValueError) else "the DNS lookup failed"
 
 
-def find_zone(domain: str, servers: Sequence[tuple[str, int]] | None, timeout: float) -> ZoneInfo:
-    """The zone holding ``domain``, its NS host names, and the provider they point to."""
+def find_zone(domain: str, servers: Sequence[tuple[str, int]] | None, timeout: float,
+              providers: Mapping[str, ProviderInfo] | None = None) -> ZoneInfo:
+    """The zone holding ``domain``, its NS host names, and the provider they point to (among
+    ``providers``; default this package's)."""
     resolver = make_resolver(servers, timeout)
     try:
         zone = dns.resolver.zone_for_name(dns.name.from_text(domain), resolver=resolver, lifetime=timeout)
@@ -56,4 +58,4 @@ def find_zone(domain: str, servers: Sequence[tuple[str, int]] | None, timeout: f
     if zone == dns.name.root:
         raise DetectionFailed(f"{domain} is not in any delegated zone")
     nameservers = tuple(sorted(rdata.target.to_text().rstrip(".").lower() for rdata in answer))
-    return ZoneInfo(zone.to_text().rstrip(".").lower(), nameservers, provider_of(nameservers))
+    return ZoneInfo(zone.to_text().rstrip(".").lower(), nameservers, provider_of(nameservers, providers))

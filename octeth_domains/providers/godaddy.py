@@ -12,7 +12,8 @@ from __future__ import annotations
 import typing as t
 import urllib.parse
 
-from .base import (
+from . import registry
+from . import (
     AuthorizationFailed,
     Change,
     Provider,
@@ -202,3 +203,17 @@ def _to_item(record: Record, zone_name: str) -> dict[str, t.Any]:
         priority, _, host = record.value.partition(" ")
         item["priority"], item["data"] = int(priority), host.rstrip(".")
     return item
+
+
+PROVIDER = registry.ProviderInfo(
+    name="godaddy",
+    label="GoDaddy",
+    nameservers=NAMESERVERS,
+    credentials=(registry.key("API key"), registry.secret("API secret")),
+    where=(
+        "On GoDaddy's developer site, under API Keys, create a Production key; GoDaddy shows "
+        "the key and its secret together, the secret only once."
+    ),
+    api_url="https://api.godaddy.com",
+    client=GoDaddy,
+)

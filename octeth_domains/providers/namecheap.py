@@ -19,7 +19,8 @@ import typing as t
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
-from .base import (
+from . import registry
+from . import (
     AuthorizationFailed,
     Change,
     Credentials,
@@ -273,3 +274,19 @@ def _tag(element: ET.Element) -> str:
 def _attrs(element: ET.Element) -> dict[str, str]:
     """The element's attributes with names folded to lower case."""
     return {k.rsplit("}", 1)[-1].lower(): v for k, v in element.attrib.items()}
+
+
+PROVIDER = registry.ProviderInfo(
+    name="namecheap",
+    label="Namecheap",
+    nameservers=NAMESERVERS,
+    credentials=(registry.key("API key"), registry.api_user("API user"), registry.username("Account username")),
+    where=(
+        "In your Namecheap account, under Profile, Tools, Namecheap API Access, turn API "
+        "access on, whitelist this service's IP address and copy the API key; the API user "
+        "and the account username are your Namecheap username."
+    ),
+    api_url="https://api.namecheap.com/xml.response",
+    client=Namecheap,
+    settings=(("client_ip", "OCTETH_NAMECHEAP_CLIENT_IP"),),
+)

@@ -14,7 +14,8 @@ from __future__ import annotations
 import typing as t
 import urllib.parse
 
-from .base import (
+from . import registry
+from . import (
     AuthorizationFailed,
     Change,
     Provider,
@@ -161,3 +162,17 @@ def _content(record: Record) -> str:
         priority, _, host = record.value.partition(" ")
         return f"{priority} {host.rstrip('.')}."
     return record.value
+
+
+PROVIDER = registry.ProviderInfo(
+    name="powerdns",
+    label="PowerDNS",
+    nameservers=NAMESERVERS,
+    credentials=(registry.key("API key"),),
+    where=(
+        "The API key is the api-key setting of your PowerDNS Authoritative server "
+        "(pdns.conf)."
+    ),
+    api_url=None,  # no public URL: OCTETH_POWERDNS_API_URL must name the server's API
+    client=PowerDNS,
+)

@@ -4,10 +4,11 @@ fails answers ``unknown`` with no name servers, never an error, and is kept a mi
 that a passing outage does not stay on the user's page for an hour."""
 from __future__ import annotations
 
-from typing import Any, Protocol, Sequence
+from typing import Any, Mapping, Protocol, Sequence
 
 from ..providers.detect import DetectionFailed, find_zone
 from ..providers.nameservers import UNKNOWN, identify
+from ..providers.registry import ProviderInfo
 
 CACHE_SECONDS = 3600
 FAILURE_CACHE_SECONDS = 60
@@ -20,9 +21,10 @@ class Cache(Protocol):
 
 
 def dns_host(domain: str, servers: Sequence[tuple[str, int]] | None, timeout: float,
-             cache: Cache) -> tuple[str, list[str]]:
+             cache: Cache, providers: Mapping[str, ProviderInfo] | None = None) -> tuple[str, list[str]]:
     """(label, name servers) for ``domain``: ``("Cloudflare", [...])``, ``("unknown", [...])``
-    when no provider's patterns match, ``("unknown", [])`` when the lookup failed."""
+    when no provider's patterns match, ``("unknown", [])`` when the lookup failed. ``providers``:
+    the app's registry (default this package's providers)."""
     cached = cache.get(domain)
     if isinstance(cached, dict) and isinstance(cached.get("Nameservers"), list):
         return str(cached.get("DnsHost") or UNKNOWN), [str(ns) for ns in cached["Nameservers"]]
@@ -31,7 +33,7 @@ def dns_host(domain: str, servers: Sequence[tuple[str, int]] | None, timeout: fl
     except DetectionFailed:
         label, nameservers, ttl = UNKNOWN, [], FAILURE_CACHE_SECONDS
     else:
-        entry = identify(nameservers)
+        entry = identify(nameservers, providers)
         label, ttl = (entry.label if entry is not None else UNKNOWN), CACHE_SECONDS
     cache.set(domain, {"DnsHost": label, "Nameservers": nameservers}, ttl)
     return label, nameservers

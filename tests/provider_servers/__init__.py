@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from octeth_domains.providers.base import Record
+from octeth_domains.providers import Record
 from werkzeug.wrappers import Request, Response
 
 #: The zone every provider test starts from: records the user owns, which nothing may touch.
