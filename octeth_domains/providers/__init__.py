@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 
 from .base import AuthorizationFailed, Credentials, Provider, ProviderError, Record
+from .base import Change, parse_txt, written_hosts
 
 _CLASSES = {
     "cloudflare": ("cloudflare", "Cloudflare"),
@@ -38,10 +39,13 @@ def get_provider_class(name: str) -> type[Provider] | None:
 
 __all__ = [
     "AuthorizationFailed",
+    "Change",
     "Credentials",
     "DEFAULT_API_URLS",
     "Provider",
     "ProviderError",
     "Record",
     "get_provider_class",
+    "parse_txt",
+    "written_hosts",
 ]
