@@ -62,6 +62,12 @@ class _CappedRetry(Retry):
 
     cap: float = 5.0
 
+    def new(self, **kw: t.Any) -> _CappedRetry:
+        # urllib3 makes a new Retry after each attempt; the cap must travel with it.
+        retry = super().new(**kw)
+        retry.cap = self.cap
+        return retry
+
     def get_retry_after(self, response: t.Any) -> float | None:
         value = super().get_retry_after(response)
         return None if value is None else min(value, self.cap)
@@ -130,6 +136,9 @@ class LexiconProvider(Provider):
     credentials_hint: t.ClassVar[str] = "check the credentials and that they may edit this zone's DNS records"
     #: Whether update_record is given the record's name (some APIs take only the new data).
     update_sends_name: t.ClassVar[bool] = True
+    #: How the apex is named to lexicon: None for the zone's own name (lexicon then sends it
+    #: empty), "@" for the APIs that want "@" (lexicon passes "@" through as it is).
+    apex_name: t.ClassVar[str | None] = None
 
     def __init__(self, credentials: Credentials, *, api_url: str | None = None, timeout: float = 10,
                  retries: int = 2, backoff: float = 0.5, **extra: t.Any) -> None:
@@ -140,7 +149,8 @@ class LexiconProvider(Provider):
             backoff_factor=self.backoff, status_forcelist=frozenset(range(500, 600)) | {429},
             allowed_methods=None, respect_retry_after_header=True, raise_on_status=False,
         )
-        retry.cap = self.max_retry_after
+        # max_retry_after: the longest Retry-After honoured (a setting, or a test's shorter one).
+        retry.cap = float(extra.get("max_retry_after") or self.max_retry_after)
         self._policy = _Policy(float(timeout), retry)
 
     # -- building lexicon's provider ------------------------------------
@@ -200,7 +210,7 @@ class LexiconProvider(Provider):
             if change.replaces is not None:
                 self._update(zone, zone_name, change, existing)
             else:
-                self._call(zone.create_record, record.type, record.name, self._content(record))
+                self._call(zone.create_record, record.type, self._name(record, zone_name), self._content(record))
 
     # -- hooks ----------------------------------------------------------
 
@@ -218,8 +228,14 @@ class LexiconProvider(Provider):
                 f"{self.label} gave no id for the {old.type} record at {old.name}, so it cannot be"
                 " updated in place; change it at the provider and try again."
             )
-        name = record.name if self.update_sends_name else None
+        name = self._name(record, zone_name) if self.update_sends_name else None
         self._call(provider.update_record, old.ref, record.type, name, self._content(record))
+
+    def _name(self, record: Record, zone_name: str) -> str:
+        """The record's name as lexicon's provider is given it."""
+        if self.apex_name is not None and record.name == zone_name:
+            return self.apex_name
+        return record.name
 
     def _content(self, record: Record) -> str:
         """The data lexicon's provider is given: TXT unquoted (lexicon's providers quote it
@@ -232,8 +248,8 @@ class LexiconProvider(Provider):
         """One of lexicon's record dicts (``id, type, name, content, ttl``) as our Record."""
         rtype = str(item.get("type", "")).upper()
         name = str(item.get("name", "")).strip().rstrip(".").lower()
-        if name in ("", "@") or name.startswith("@."):
-            name = zone_name  # DigitalOcean's apex comes back as "@.<zone>"
+        # Lexicon joins an apex named "@" or "" to the zone: "@.example.com", ".example.com".
+        name = name.removeprefix("@").lstrip(".") or zone_name
         content = str(item.get("content", ""))
         if rtype == "TXT":
             content = parse_txt(content)

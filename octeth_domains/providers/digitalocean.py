@@ -19,6 +19,7 @@ class DigitalOcean(LexiconProvider):
     default_api_url = "https://api.digitalocean.com/v2"
     credentials_hint = "use a personal access token with write scope (or the domain:read and domain:update scopes)"
     update_sends_name = False
+    apex_name = "@"
 
     def _content(self, record: Record) -> str:
         if record.type == "CNAME":

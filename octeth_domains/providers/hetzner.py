@@ -37,6 +37,13 @@ class Hetzner(LexiconProvider):
     credentials_hint = "use an API token of the DNS Console (or of the Hetzner Cloud project) that holds this zone"
     #: Records asked for per page of the DNS Console's list.
     records_per_page = 100
+    apex_name = "@"
+
+    def _content(self, record: Record) -> str:
+        # A CNAME target without its final dot would be read relative to the zone.
+        if record.type == "CNAME":
+            return record.value.rstrip(".") + "."
+        return super()._content(record)
 
     def _point(self, provider: t.Any) -> None:
         impl = provider._hetzner_impl

@@ -1,0 +1,316 @@
+"""The dns-lexicon providers (SPEC §11) against local fakes of DigitalOcean's, Hetzner's and
+Vultr's public APIs (tests/provider_servers), through the registry's client and, when the
+commands read the registry, through ``dns.authorize`` and ``dns.set``.
+
+Nothing is patched: lexicon's provider classes talk real HTTP to the fakes, which record every
+request, so the rules of SPEC §7 are checked on what the fake holds and on what it was sent.
+"""
+from __future__ import annotations
+
+import importlib.util
+import logging
+import socket
+import time
+import typing as t
+from dataclasses import dataclass
+
+import pytest
+
+from octeth_domains.providers import AuthorizationFailed, Credentials, ProviderError, Record, registry
+from octeth_domains.providers.registry import ExtraMissing
+from provider_servers import OURS, SPF, UNRELATED, FakeServer
+from provider_servers.digitalocean import FakeDigitalOcean
+from provider_servers.hetzner import FakeHetzner
+from provider_servers.vultr import FakeVultr
+
+ZONE = "example.com"
+DO_TOKEN = "dop_v1_S3cretDigitalOceanToken0123456789"
+HZ_TOKEN = "hzS3cretDnsConsoleToken_01234567"  # DNS Console tokens are 32 characters
+VU_TOKEN = "VULTRS3CRETAPIKEY0123456789ABCDEFGHI"
+SECRETS = [DO_TOKEN, HZ_TOKEN, VU_TOKEN]
+#: Our SPF value: merged into the user's SPF record, never published beside it.
+OUR_SPF = Record(ZONE, "TXT", "v=spf1 include:_spf.mailer.delivery.example ~all")
+MERGED_SPF = "v=spf1 include:_spf.example.net include:_spf.mailer.delivery.example ~all"
+WANTED = [*OURS, OUR_SPF]
+#: Our CNAME host, found pointing elsewhere.
+OLD_CNAME = ("sl.example.com", "CNAME", "old-target.example.net")
+
+assert len(HZ_TOKEN) == 32
+
+
+@dataclass
+class Case:
+    name: str
+    server: t.Any
+    path: str  # where the API is mounted on the fake
+    good: str
+    bad: str
+
+    @property
+    def url(self) -> str:
+        return self.server.url + self.path
+
+    def client(self, token: str | None = None, **options: t.Any) -> t.Any:
+        info = registry.load()[self.name]
+        settings = {"timeout": 2.0, "retries": 2, "backoff": 0.01, **options}
+        settings.setdefault("api_url", self.url)
+        return info.client(Credentials(token or self.good), **settings)
+
+    def raw(self) -> dict[t.Any, dict[str, t.Any]]:
+        """Every record exactly as the fake stores it, by id."""
+        return {rid: dict(record) for rid, record in self.server.records.items()}
+
+    def at(self, fqdn: str, rtype: str) -> list[tuple[t.Any, str]]:
+        """(id, value) of the records of ``rtype`` at ``fqdn``, values as dump() shows them."""
+        return [(rid, value) for rid, name, kind, value in self.server.dump_ids(ZONE)
+                if (name, kind) == (fqdn, rtype)]
+
+
+def make(name: str) -> Case:
+    if name == "digitalocean":
+        return Case(name, FakeDigitalOcean(tokens={DO_TOKEN: None}).start(), "/v2", DO_TOKEN,
+                    "dop_v1_wrongTokenValue")
+    if name == "hetzner":
+        return Case(name, FakeHetzner(tokens={HZ_TOKEN: None}).start(), "/api/v1", HZ_TOKEN,
+                    "hzWrongDnsConsoleToken_012345678"[:32])
+    return Case(name, FakeVultr(tokens={VU_TOKEN: None}).start(), "/v2", VU_TOKEN, "WRONGVULTRAPIKEY0123")
+
+
+NAMES = ["digitalocean", "hetzner", "vultr"]
+
+
+@pytest.fixture(params=NAMES)
+def case(request: pytest.FixtureRequest) -> t.Iterator[Case]:
+    c = make(request.param)
+    c.server.add_zone(ZONE, [*UNRELATED, OLD_CNAME])
+    try:
+        yield c
+    finally:
+        c.server.stop()
+
+
+def writes(server: FakeServer) -> list[tuple[str, str]]:
+    return [(s.method, s.path) for s in server.writes()]
+
+
+# -- authorize -----------------------------------------------------------------------------------
+
+
+def test_good_credentials_reach_the_zone(case: Case) -> None:
+    case.client().check_access(ZONE)
+    assert case.server.requests and writes(case.server) == []
+
+
+def test_bad_credentials_are_authorization_failed(case: Case) -> None:
+    with pytest.raises(AuthorizationFailed) as info:
+        case.client(case.bad).check_access(ZONE)
+    assert "refused the credentials" in str(info.value) and "401" in str(info.value)
+    assert case.bad not in str(info.value)
+
+
+def test_a_zone_outside_the_account_is_authorization_failed(case: Case) -> None:
+    with pytest.raises(AuthorizationFailed) as info:
+        case.client().check_access("other.example")
+    assert "other.example is not in this" in str(info.value)
+
+
+# -- the rules of SPEC §7 ------------------------------------------------------------------------
+
+
+def test_ensure_records_writes_ours_and_keeps_every_other_record_byte_for_byte(case: Case) -> None:
+    before = case.raw()
+    (cname_id, _), = case.at("sl.example.com", "CNAME")
+    (spf_id, _), = [(rid, v) for rid, v in case.at(ZONE, "TXT") if v == SPF]
+
+    hosts = case.client().ensure_records(ZONE, WANTED)
+
+    assert hosts == ["sl.example.com", "key1._domainkey.sl.example.com", "_dmarc.sl.example.com",
+                     "track-sl.example.com", "abcdefghij.sl.example.com", ZONE]
+    after = case.raw()
+    for rid, record in before.items():
+        if rid not in (cname_id, spf_id):
+            assert after[rid] == record  # the user's records, untouched
+    # Our CNAME was rewritten in place (same record id), not deleted and re-created.
+    assert case.at("sl.example.com", "CNAME") == [(cname_id, "mailer.delivery.example")]
+    # One SPF record at the apex, the user's own, with our mechanism merged in.
+    spf = [(rid, v) for rid, v in case.at(ZONE, "TXT") if v.startswith("v=spf1")]
+    assert spf == [(spf_id, MERGED_SPF)]
+    zone = case.server.dump(ZONE)
+    for record in OURS[1:]:
+        assert (record.name, record.type, record.value.rstrip(".")) in zone
+    assert len(zone) == len(UNRELATED) + 1 + len(OURS) - 1
+    assert not [s for s in case.server.requests if s.method == "DELETE"]
+
+
+def test_a_second_run_sends_no_write(case: Case) -> None:
+    case.client().ensure_records(ZONE, WANTED)
+    before = case.raw()
+    case.server.clear_requests()
+    case.client().ensure_records(ZONE, WANTED)
+    assert case.server.requests and writes(case.server) == []
+    assert case.raw() == before
+
+
+def test_a_zone_of_several_pages_is_read_whole(case: Case) -> None:
+    """Our records sit on the last page of a long zone: nothing is added twice, and a second run
+    writes nothing."""
+    filler = [(f"host{i:02d}.example.com", "A", f"192.0.2.{i}") for i in range(1, 31)]
+    present = [(r.name, r.type, r.value.rstrip(".")) for r in OURS]
+    case.server.add_zone(ZONE, [*UNRELATED, *filler, *present])
+    if case.name == "hetzner":
+        case.server.max_per_page = 7
+    else:
+        case.server.default_per_page = case.server.max_per_page = 7
+    case.server.clear_requests()
+    case.client().ensure_records(ZONE, OURS)
+    assert writes(case.server) == []
+    pages = {s.query.get("page") or s.query.get("cursor") for s in case.server.requests}
+    assert len(pages - {None}) >= 4  # 40 records, 7 a page: it followed the pagination
+
+
+# -- transient trouble -----------------------------------------------------------------------------
+
+
+def test_server_errors_are_retried(case: Case) -> None:
+    case.server.fail(2, status=502)
+    case.client(retries=2).check_access(ZONE)
+    assert len(case.server.requests) >= 3
+
+
+def test_retries_are_bounded_then_a_provider_error(case: Case) -> None:
+    case.server.fail(100, status=503)
+    with pytest.raises(ProviderError) as info:
+        case.client(retries=2).check_access(ZONE)
+    assert not isinstance(info.value, AuthorizationFailed)
+    assert len(case.server.requests) == 3
+    assert "HTTP 503 after 3 attempts" in str(info.value) and "try again later" in str(info.value)
+
+
+def test_rate_limit_is_retried_honouring_retry_after_up_to_a_cap(case: Case) -> None:
+    case.server.fail(1, status=429, retry_after="3600")
+    client = case.client(backoff=0, max_retry_after=0.3)
+    started = time.monotonic()
+    client.check_access(ZONE)
+    elapsed = time.monotonic() - started
+    assert 0.25 <= elapsed < 2
+
+
+def test_a_rate_limit_that_lasts_is_a_provider_error(case: Case) -> None:
+    case.server.fail(100, status=429)
+    with pytest.raises(ProviderError) as info:
+        case.client(retries=1).check_access(ZONE)
+    assert "limiting the rate" in str(info.value) and len(case.server.requests) == 2
+
+
+def test_digitalocean_rate_limit_answer_is_retried() -> None:
+    case = make("digitalocean")
+    try:
+        case.server.add_zone(ZONE, UNRELATED)
+        case.server.limit(2)
+        case.client(retries=2).check_access(ZONE)
+        assert len(case.server.requests) >= 3
+    finally:
+        case.server.stop()
+
+
+def test_a_hanging_server_is_a_provider_error_within_the_timeout(case: Case) -> None:
+    case.server.hang(5)
+    client = case.client(timeout=0.5)
+    started = time.monotonic()
+    with pytest.raises(ProviderError) as info:
+        client.ensure_records(ZONE, WANTED)
+    assert time.monotonic() - started < 1.5  # a read timeout is not retried
+    assert not isinstance(info.value, AuthorizationFailed)
+    assert "did not answer within 0.5 seconds" in str(info.value)
+
+
+def test_an_unreachable_server_is_a_provider_error(case: Case) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(ProviderError) as info:
+        case.client(api_url=f"http://127.0.0.1:{port}{case.path}").check_access(ZONE)
+    assert "Could not connect" in str(info.value) and "connection refused" in str(info.value)
+
+
+def test_a_url_that_is_not_the_api_is_a_provider_error(case: Case) -> None:
+    with pytest.raises(ProviderError) as info:
+        case.client(api_url=case.server.url + "/nothing-here").check_access(ZONE)
+    assert case.good not in str(info.value)
+
+
+def test_no_credential_in_errors_or_logs(case: Case, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    texts = []
+    for token, trouble in ((case.bad, None), (case.good, 503), (case.good, "hang")):
+        if trouble == 503:
+            case.server.fail(10, status=503)
+        elif trouble == "hang":
+            case.server.hang(1)
+        try:
+            case.client(token, timeout=0.5).ensure_records(ZONE, WANTED)
+        except ProviderError as exc:
+            texts.append(str(exc))
+    texts.append(caplog.text)
+    assert len(texts) == 4
+    for text in texts:
+        assert not [s for s in SECRETS if s in text], text
+
+
+def test_other_users_of_requests_are_not_bounded_by_ours(case: Case) -> None:
+    """The timeout and retries apply only inside our lexicon calls: a plain requests call made
+    meanwhile elsewhere gets neither."""
+    import requests
+
+    case.client().check_access(ZONE)
+    case.server.fail(1, status=503)
+    session = requests.Session()
+    assert session.get(case.url + "/anything").status_code == 503
+    assert not hasattr(session, "_octeth_policy")
+
+
+# -- route53 without its extra -------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(importlib.util.find_spec("boto3") is not None, reason="boto3 is installed here")
+def test_route53_without_boto3_names_the_extra() -> None:
+    info = registry.load()["route53"]
+    assert info.extra == "route53"
+    with pytest.raises(ExtraMissing) as raised:
+        info.client(Credentials("AKIAEXAMPLE", "secretExample"), api_url=None, timeout=2)
+    assert raised.value.extra == "route53"
+    assert "octeth-domains[route53]" in str(raised.value)
+
+
+def test_every_lexicon_provider_is_registered_with_its_nameservers_and_credentials() -> None:
+    providers = registry.load()
+    expected = {"digitalocean": "*.digitalocean.com", "hetzner": "*.ns.hetzner.com", "linode": "*.linode.com",
+                "vultr": "*.vultr.com", "dnsimple": "*.dnsimple.com", "gandi": "*.gandi.net", "ovh": "*.ovh.net",
+                "porkbun": "*.porkbun.com", "route53": "*.awsdns-*"}
+    for name, pattern in expected.items():
+        info = providers[name]
+        assert pattern in info.nameservers and info.drivable and info.credentials, name
+        assert info.api_url and info.api_url.startswith("https://"), name
+        assert info.where and "http" not in info.where and "www." not in info.where, name
+        assert all(c.label for c in info.credentials), name
+    assert providers["route53"].label == "Route 53"
+    assert [c.label for c in providers["route53"].credentials] == ["Access key ID", "Secret access key"]
+    assert [c.parameter for c in providers["ovh"].credentials] == ["Api_key", "Api_secret", "Api_user"]
+
+
+@pytest.mark.parametrize("name", ["linode", "dnsimple", "gandi", "ovh", "porkbun"])
+def test_each_other_lexicon_client_is_built_against_the_configured_url(name: str) -> None:
+    """The providers without a fake here: their client builds lexicon's provider, points it at the
+    configured URL, and a refused connection there is a ProviderError (nothing leaves for the
+    provider's public address)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    info = registry.load()[name]
+    client = info.client(Credentials("k3yValue", "s3cretValue", api_user="c0nsumerValue"),
+                         api_url=f"http://127.0.0.1:{port}/api", timeout=1, retries=0)
+    started = time.monotonic()
+    with pytest.raises(ProviderError) as raised:
+        client.check_access(ZONE)
+    assert time.monotonic() - started < 3
+    assert "Could not connect" in str(raised.value) and f"127.0.0.1:{port}" in str(raised.value)
