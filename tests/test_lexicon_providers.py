@@ -314,3 +314,119 @@ def test_each_other_lexicon_client_is_built_against_the_configured_url(name: str
         client.check_access(ZONE)
     assert time.monotonic() - started < 3
     assert "Could not connect" in str(raised.value) and f"127.0.0.1:{port}" in str(raised.value)
+
+
+# -- through the commands (SPEC §7, §11) ---------------------------------------------------------------
+
+NAMESERVERS = {"digitalocean": ("ns1.digitalocean.com.", "ns2.digitalocean.com."),
+               "hetzner": ("hydrogen.ns.hetzner.com.", "helium.ns.hetzner.de."),
+               "vultr": ("ns1.vultr.com.", "ns2.vultr.com.")}
+
+
+def _commands_read_the_registry() -> bool:
+    """Whether configuration reads ``OCTETH_<NAME>_API_URL`` for every registered provider (the
+    registry's wiring into the commands, issue #14's other half)."""
+    import json
+    import tempfile
+
+    from octeth_domains.config import from_environment
+
+    with tempfile.TemporaryDirectory() as instance:
+        settings = from_environment(instance, {"OCTETH_DIGITALOCEAN_API_URL": "http://wired.invalid"})
+    return "wired.invalid" in json.dumps(settings, default=str)
+
+
+wired = pytest.mark.skipif(not _commands_read_the_registry(),
+                           reason="the commands do not read the provider registry yet")
+
+
+def command(app: t.Any, api_key: str, name: str, **params: t.Any) -> dict[str, t.Any]:
+    response = app.test_client().post(f"/api/v1/{name}", json={"APIKey": api_key, **params})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()
+
+
+@pytest.fixture
+def served(make_app: t.Any, templates_file: t.Any, dns: t.Any, case: Case) -> t.Iterator[t.Any]:
+    """An app whose DNS delegates example.com to the case's provider and whose
+    ``OCTETH_<NAME>_API_URL`` is the case's fake; a user with the sender domain example.com."""
+    from conftest import Accounts, Api
+
+    host, port = dns.address
+    app = make_app(OCTETH_DNS_TEMPLATES=str(templates_file), OCTETH_DNS_SERVERS=f"{host}:{port}",
+                   OCTETH_DNS_TIMEOUT="1", OCTETH_PROVIDER_TIMEOUT="2",
+                   **{f"OCTETH_{case.name.upper()}_API_URL": case.url})
+    dns.add_zone(ZONE)
+    first, second = NAMESERVERS[case.name]
+    dns.set_record(ZONE, "NS", first)
+    dns.add_record(ZONE, "NS", second)
+    user = Accounts(app).user(dns_template="Full")
+    _, created = Api(app, user["APIKey"]).create(SenderDomain=ZONE)
+    yield app, user, created["SenderDomain"]["VerificationMeta"]["DNSRecords"]
+
+
+def test_dns_provider_names_the_provider_from_its_name_servers(served: t.Any, case: Case) -> None:
+    app, user, _ = served
+    assert command(app, user["APIKey"], "dns.provider", Domain="sl.mail.example.com") == {"provider": case.name}
+
+
+@wired
+def test_dns_authorize_accepts_good_credentials_and_refuses_bad_ones(served: t.Any, case: Case) -> None:
+    app, user, _ = served
+    params = {"Provider": case.name, "Domain": ZONE}
+    assert command(app, user["APIKey"], "dns.authorize", **params, Api_key=case.good) == {"success": True}
+    body = command(app, user["APIKey"], "dns.authorize", **params, Api_key=case.bad)
+    assert body["Errors"][0]["Code"] == 4
+    assert case.bad not in json_text(body)
+
+
+@wired
+def test_dns_set_writes_ours_keeps_the_users_and_a_second_set_writes_nothing(served: t.Any, case: Case) -> None:
+    app, user, records = served
+    before = case.raw()
+    (cname_id, _), = case.at("sl.example.com", "CNAME")
+    params = {"Provider": case.name, "Domain": ZONE, "Record_type": "campaign", "Api_key": case.good}
+
+    body = command(app, user["APIKey"], "dns.set", **params)
+    assert body["success"] is True and sorted(body["Records"]) == sorted(records)
+    after = case.raw()
+    for rid, record in before.items():
+        if rid != cname_id:
+            assert after[rid] == record
+    assert [rid for rid, _ in case.at("sl.example.com", "CNAME")] == [cname_id]  # updated in place
+    zone = case.server.dump(ZONE)
+    for host, (kind, value) in records.items():
+        assert (host, kind, value.rstrip(".") if kind == "CNAME" else value) in zone, (host, zone)
+
+    case.server.clear_requests()
+    assert command(app, user["APIKey"], "dns.set", **params)["success"] is True
+    assert case.server.requests and writes(case.server) == []
+
+
+@wired
+def test_dns_set_against_a_provider_that_keeps_failing_is_code_9(served: t.Any, case: Case) -> None:
+    app, user, _ = served
+    case.server.fail(100, status=503)
+    body = command(app, user["APIKey"], "dns.set", Provider=case.name, Domain=ZONE, Record_type="campaign",
+                   Api_key=case.good)
+    assert body["Errors"][0]["Code"] == 9 and "503" in body["Errors"][0]["Message"]
+
+
+@wired
+@pytest.mark.skipif(importlib.util.find_spec("boto3") is not None, reason="boto3 is installed here")
+def test_route53_without_the_extra_is_code_8_naming_it(make_app: t.Any) -> None:
+    from conftest import Accounts
+
+    app = make_app()
+    key = Accounts(app).user()["APIKey"]
+    for name in ("dns.authorize", "dns.set"):
+        body = command(app, key, name, Provider="route53", Domain=ZONE, Record_type="campaign",
+                       Api_key="AKIAEXAMPLE", Api_secret="secretExample")
+        assert body["Errors"][0]["Code"] == 8
+        assert "route53" in body["Errors"][0]["Message"] and "[route53]" in body["Errors"][0]["Message"]
+
+
+def json_text(body: t.Any) -> str:
+    import json
+
+    return json.dumps(body)
