@@ -430,3 +430,50 @@ def json_text(body: t.Any) -> str:
     import json
 
     return json.dumps(body)
+
+
+# -- Hetzner Cloud: record sets without ids --------------------------------------------------------------
+
+HC_TOKEN = "hcloudS3cretProjectToken_0123456789abcdefghijklmnopqrstuv"  # not 32 characters: Cloud
+SITE_TXT = (ZONE, "TXT", "google-site-verification=Zm9vYmFyYmF6")
+
+
+@pytest.fixture
+def hcloud() -> t.Iterator[t.Any]:
+    from provider_servers.hetzner import FakeHetznerCloud
+
+    server = FakeHetznerCloud(tokens={HC_TOKEN: None}).start()
+    server.add_zone(ZONE, [*UNRELATED, OLD_CNAME, SITE_TXT])
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def hcloud_client(server: t.Any, token: str = HC_TOKEN) -> t.Any:
+    return registry.load()["hetzner"].client(Credentials(token), api_url=server.url + "/v1", timeout=2,
+                                             retries=1, backoff=0.01)
+
+
+def test_hetzner_cloud_rewrites_a_record_set_keeping_its_other_values(hcloud: t.Any) -> None:
+    """Merging SPF rewrites the apex TXT set: the user's other TXT value and the TXT this same run
+    added to that set both stay."""
+    before = sorted(hcloud.dump(ZONE))
+    hcloud_client(hcloud).ensure_records(ZONE, WANTED)
+    zone = hcloud.dump(ZONE)
+    apex_txt = sorted(v for n, r, v in zone if (n, r) == (ZONE, "TXT"))
+    assert apex_txt == sorted([MERGED_SPF, SITE_TXT[2], "octeth-verification=Zm9vYmFy"])
+    assert [v for n, r, v in zone if (n, r) == ("sl.example.com", "CNAME")] == ["mailer.delivery.example"]
+    for entry in before:
+        if entry not in (OLD_CNAME, (ZONE, "TXT", SPF)):
+            assert entry in zone
+    assert not [s for s in hcloud.requests if s.method == "DELETE" or s.path.endswith("/remove_records")]
+    hcloud.clear_requests()
+    hcloud_client(hcloud).ensure_records(ZONE, WANTED)
+    assert writes(hcloud) == []
+
+
+def test_hetzner_cloud_token_refused_is_authorization_failed(hcloud: t.Any) -> None:
+    with pytest.raises(AuthorizationFailed):
+        hcloud_client(hcloud, "hcloudWrongToken").check_access(ZONE)
+    hcloud_client(hcloud).check_access(ZONE)

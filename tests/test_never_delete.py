@@ -1,12 +1,13 @@
 """No provider is ever asked to delete a record (SPEC §7, §11): ours (Cloudflare, GoDaddy,
-Namecheap, PowerDNS) and dns-lexicon's (DigitalOcean, Hetzner, Vultr).
+Namecheap, PowerDNS) and dns-lexicon's (DigitalOcean, Hetzner's DNS Console and Hetzner Cloud, Vultr).
 
 Each client publishes our records into a zone holding the user's own (an A, an MX, an SPF TXT and another
 TXT beside it, a CNAME, and a CNAME at one of our hosts pointing elsewhere), twice, against a local server that
 records every request. The test fails if any request deletes: an HTTP ``DELETE``; for the APIs
 that replace a set of records in one call, a call that leaves out a record that was there
 (Namecheap's replace-all ``setHosts``, GoDaddy's ``PUT`` of one name and type, PowerDNS's
-``REPLACE`` of an RRset) or a PowerDNS ``changetype: DELETE``. The only records that may change
+``REPLACE`` of an RRset, Hetzner Cloud's ``set_records``), a Hetzner Cloud ``remove_records`` or a
+PowerDNS ``changetype: DELETE``. The only records that may change
 are the two the rules of §7 rewrite in place: our CNAME host's target and the user's SPF record,
 which gets our mechanism merged in.
 """
@@ -25,7 +26,7 @@ from provider_servers import OURS, SPF, UNRELATED, Entry, FakeServer, Seen, json
 from provider_servers.cloudflare import FakeCloudflare
 from provider_servers.digitalocean import FakeDigitalOcean
 from provider_servers.godaddy import FakeGoDaddy
-from provider_servers.hetzner import FakeHetzner
+from provider_servers.hetzner import FakeHetzner, FakeHetznerCloud
 from provider_servers.namecheap import FakeNamecheap
 from provider_servers.vultr import FakeVultr
 
@@ -96,6 +97,7 @@ class Case:
 def client_class(name: str) -> t.Any:
     """The provider's client: from its module's PROVIDER, or (for the four that predate the
     registry) from the package's table."""
+    name = name.removesuffix("_cloud")  # hetzner_cloud: the hetzner client with a Cloud token
     info = registry.load().get(name)
     if info is not None and info.client is not None:
         return info.client
@@ -124,11 +126,14 @@ def make(name: str) -> Case:
     if name == "hetzner":
         s = FakeHetzner(tokens={"h" * 32: None}).start()
         return Case(name, s, s.url + "/api/v1", Credentials("h" * 32), {})
+    if name == "hetzner_cloud":
+        s = FakeHetznerCloud(tokens={"hcloudToken": None}).start()
+        return Case(name, s, s.url + "/v1", Credentials("hcloudToken"), {})
     s = FakeVultr(tokens={"vuKey": None}).start()
     return Case(name, s, s.url + "/v2", Credentials("vuKey"), {})
 
 
-PROVIDERS = ["cloudflare", "godaddy", "namecheap", "powerdns", "digitalocean", "hetzner", "vultr"]
+PROVIDERS = ["cloudflare", "godaddy", "namecheap", "powerdns", "digitalocean", "hetzner", "hetzner_cloud", "vultr"]
 
 
 @pytest.fixture(params=PROVIDERS)
@@ -191,6 +196,15 @@ def assert_nothing_deleted(case: Case, before: set[Entry]) -> None:
                       str(item.get("data", "")) for item in json.loads(seen.body or b"[]")}
             missing = {e for e in before if e[:2] == (fqdn, rtype) and e[2] not in values and rtype != "MX"}
             assert not missing, f"a GoDaddy PUT of {fqdn} {rtype} left out {missing}"
+        if case.name == "hetzner_cloud":
+            assert not seen.path.endswith("/remove_records"), f"Hetzner Cloud was asked to remove records: {seen.path}"
+            if seen.path.endswith("/set_records"):
+                rel, rtype = seen.path.split("/rrsets/", 1)[1].split("/")[:2]
+                fqdn = ZONE if rel == "@" else f"{rel}.{ZONE}"
+                values = {norm((fqdn, rtype, parse_txt(r["value"]) if rtype == "TXT" else r["value"]))[2]
+                          for r in (seen.json or {}).get("records", [])}
+                missing = {e for e in before if e[:2] == (fqdn, rtype) and e[2] not in values}
+                assert not missing, f"a Hetzner Cloud set_records of {fqdn} {rtype} left out {missing}"
         if case.name == "powerdns" and seen.method == "PATCH":
             for rrset in (seen.json or {}).get("rrsets", []):
                 assert rrset.get("changetype") == "REPLACE", rrset

@@ -79,13 +79,17 @@ class Hetzner(LexiconProvider):
             return super()._update(provider, zone_name, change, existing)
         old, record = change.replaces, change.record
         assert old is not None
-        values = [record.value if r == old else r.value for r in existing
-                  if r.name == old.name and r.type == old.type]
+        # The set as it is now (an earlier change of this run may have added to it), not as
+        # it was listed before the writes began.
+        current = [r for r in self._list(provider, zone_name) if (r.name, r.type) == (old.name, old.type)]
+        values = [record.value if r.same_data(old) else r.value for r in current]
+        if not any(r.same_data(old) for r in current):
+            values.append(record.value)
 
         def set_records() -> bool:
             records = [impl._records_from(record.type, self._content(Record(record.name, record.type, v)))[0]
                        for v in values]
-            action = impl._post(f"{impl._rrset_url(record.name, record.type)}/actions/set_records",
+            action = impl._post(f"{impl._rrset_url(self._name(record, zone_name), record.type)}/actions/set_records",
                                 {"records": records})["action"]
             return impl._wait_for_action(action)
 

@@ -49,8 +49,11 @@ class Route53(LexiconProvider):
     def _update(self, provider: t.Any, zone_name: str, change: Change, existing: list[Record]) -> None:
         old, record = change.replaces, change.record
         assert old is not None
-        values = [self._content(record) if r == old else self._content(r) for r in existing
-                  if r.name == old.name and r.type == old.type]
+        # The set as it is now (an earlier change of this run may have added to it).
+        current = [r for r in self._list(provider, zone_name) if (r.name, r.type) == (old.name, old.type)]
+        values = [self._content(record if r.same_data(old) else r) for r in current]
+        if not any(r.same_data(old) for r in current):
+            values.append(self._content(record))
         if not self._call(provider._change_record_sets, "UPSERT", record.type, record.name, values):
             raise self._error(f"{self.label} refused to update {record.name}; check the access key's"
                               " route53:ChangeResourceRecordSets permission.")

@@ -170,3 +170,135 @@ class FakeHetzner(FakeServer):
         if not mine(self.zones.get(data["zone_id"])):
             return "zone not found"
         return None
+
+
+def _cloud_error(status: int, code: str, message: str) -> Response:
+    return json_response({"error": {"code": code, "message": message, "details": {}}}, status)
+
+
+class FakeHetznerCloud(FakeServer):
+    """A fake of Hetzner Cloud's DNS API (``/v1/zones``), the part dns-lexicon's Hetzner provider
+    calls for a Cloud token.
+
+    Documented behaviour kept: ``Authorization: Bearer <token>``, an unknown one HTTP 401
+    ``{"error": {"code": "unauthorized", ...}}``; ``GET /v1/zones/{id or name}`` answers
+    ``{"zone": ...}`` (404 ``not_found``); records are record sets without ids per record:
+    ``GET /v1/zones/{zone}/rrsets`` pages (``page``, ``per_page``, default 25) with
+    ``meta.pagination``, each set ``{"id": "name/TYPE", "name" (relative, ``@`` the apex), "type",
+    "ttl", "records": [{"value", "comment"}]}``, TXT values quoted; the actions
+    ``POST .../rrsets/{name}/{type}/actions/add_records`` (creates the set if needed),
+    ``set_records`` (replaces every value of the set), ``change_ttl``, ``remove_records`` and
+    ``DELETE .../rrsets/{name}/{type}`` each answer ``{"action": {..., "status": "success"}}``.
+
+    Knobs besides the shared ones: ``tokens``, ``default_per_page``.
+    """
+
+    def __init__(self, tokens: dict[str, set[str] | None] | None = None) -> None:
+        super().__init__()
+        self.tokens: dict[str, set[str] | None] = tokens if tokens is not None else {}
+        self.zones: dict[int, dict[str, t.Any]] = {}
+        self.rrsets: dict[tuple[int, str, str], dict[str, t.Any]] = {}
+        self.default_per_page = 25
+        self._ids = itertools.count(1001)
+
+    def add_zone(self, name: str, records: t.Iterable[Entry] = (), **options: t.Any) -> int:
+        for old in [z for z in self.zones.values() if z["name"] == name]:
+            del self.zones[old["id"]]
+        zone_id = next(self._ids)
+        self.zones[zone_id] = {"id": zone_id, "name": name, "mode": "primary", "ttl": 3600, "status": "ok"}
+        for key in [k for k in self.rrsets if k[0] == zone_id]:
+            del self.rrsets[key]
+        for fqdn, rtype, value in records:
+            relative = "@" if fqdn == name else fqdn[: -len(name) - 1]
+            if rtype == "TXT":
+                value = f'"{value}"'
+            elif rtype in ("CNAME", "MX"):
+                value = value.rstrip(".") + "."
+            self._add(zone_id, relative, rtype, [{"value": value}], 3600)
+        return zone_id
+
+    def _add(self, zone_id: int, name: str, rtype: str, records: list[dict[str, t.Any]], ttl: t.Any) -> None:
+        rrset = self.rrsets.setdefault((zone_id, name, rtype), {
+            "id": f"{name}/{rtype}", "name": name, "type": rtype, "ttl": ttl, "labels": {},
+            "protection": {"change": False}, "records": [], "zone": zone_id})
+        for record in records:
+            if record["value"] not in [r["value"] for r in rrset["records"]]:
+                rrset["records"].append({"value": record["value"], "comment": record.get("comment", "")})
+
+    def dump(self, name: str) -> list[Entry]:
+        zone_id = next(z["id"] for z in self.zones.values() if z["name"] == name)
+        found = []
+        for (zid, rel, rtype), rrset in self.rrsets.items():
+            if zid != zone_id:
+                continue
+            fqdn = name if rel == "@" else f"{rel}.{name}"
+            for record in rrset["records"]:
+                value = record["value"]
+                if rtype == "TXT" and len(value) >= 2 and value[0] == value[-1] == '"':
+                    value = value[1:-1]
+                elif rtype in ("CNAME", "MX"):
+                    value = value.rstrip(".")
+                found.append((fqdn, rtype, value))
+        return found
+
+    def _action(self, command: str) -> Response:
+        return json_response({"action": {"id": next(self._ids), "command": command, "status": "success",
+                                         "progress": 100, "started": "2024-01-01T00:00:00Z",
+                                         "finished": "2024-01-01T00:00:01Z", "resources": [], "error": None}},
+                             201)
+
+    def handle(self, request: Request) -> Response:
+        auth = request.headers.get("Authorization", "")
+        token = auth[len("Bearer "):] if auth.startswith("Bearer ") else None
+        if token is None or token not in self.tokens:
+            return _cloud_error(401, "unauthorized", "unable to authenticate")
+        visible = self.tokens[token]
+        parts = [p for p in request.path.split("/") if p]
+        if parts[:2] != ["v1", "zones"] or len(parts) < 3:
+            return _cloud_error(404, "not_found", "not found")
+        rest, method = parts[2:], request.method
+        if rest[0] == "actions" and len(rest) == 2:
+            return json_response({"action": {"id": int(rest[1]), "status": "success", "error": None}})
+        zone = next((z for z in self.zones.values() if rest[0] in (str(z["id"]), z["name"])), None)
+        if zone is None or (visible is not None and zone["name"] not in visible):
+            return _cloud_error(404, "not_found", "zone not found")
+        zone_id, rest = zone["id"], rest[1:]
+        if rest == [] and method == "GET":
+            return json_response({"zone": zone})
+        if rest == ["rrsets"] and method == "GET":
+            sets = [r for (zid, _, _), r in self.rrsets.items() if zid == zone_id and r["records"]]
+            for key in ("name", "type"):
+                if request.args.get(key):
+                    sets = [r for r in sets if r[key] == request.args[key]]
+            page = max(1, int(request.args.get("page", 1)))
+            per_page = max(1, int(request.args.get("per_page", self.default_per_page)))
+            start = (page - 1) * per_page
+            return json_response({"rrsets": sets[start:start + per_page],
+                                  "meta": _pagination(page, per_page, len(sets))})
+        if len(rest) >= 3 and rest[0] == "rrsets":
+            name, rtype = rest[1], rest[2].upper()
+            key = (zone_id, name, rtype)
+            body = request.get_json(silent=True, force=True) or {}
+            if rest[3:] == [] and method == "DELETE":
+                self.rrsets.pop(key, None)
+                return self._action("delete_rrset")
+            if rest[3:4] != ["actions"] or method != "POST" or len(rest) != 5:
+                return _cloud_error(404, "not_found", "not found")
+            action = rest[4]
+            if action == "add_records":
+                self._add(zone_id, name, rtype, body.get("records") or [], body.get("ttl"))
+                return self._action("add_rrset_records")
+            if key not in self.rrsets:
+                return _cloud_error(404, "not_found", "rrset not found")
+            if action == "set_records":
+                self.rrsets[key]["records"] = [{"value": r["value"], "comment": r.get("comment", "")}
+                                               for r in body.get("records") or []]
+                return self._action("set_rrset_records")
+            if action == "change_ttl":
+                self.rrsets[key]["ttl"] = body.get("ttl")
+                return self._action("change_rrset_ttl")
+            if action == "remove_records":
+                gone = {r["value"] for r in body.get("records") or []}
+                self.rrsets[key]["records"] = [r for r in self.rrsets[key]["records"] if r["value"] not in gone]
+                return self._action("remove_rrset_records")
+        return _cloud_error(404, "not_found", "not found")
