@@ -477,3 +477,44 @@ def test_hetzner_cloud_token_refused_is_authorization_failed(hcloud: t.Any) -> N
     with pytest.raises(AuthorizationFailed):
         hcloud_client(hcloud, "hcloudWrongToken").check_access(ZONE)
     hcloud_client(hcloud).check_access(ZONE)
+
+
+# -- nothing reaches the internet -------------------------------------------------------------------
+
+
+NETWORK_PROBE = r"""
+import sys
+seen = []
+def hook(event, args):
+    if event == "socket.connect":
+        seen.append(("connect", str(args[1])))
+    elif event == "socket.getaddrinfo":
+        seen.append(("resolve", str(args[0])))
+sys.addaudithook(hook)
+sys.path.insert(0, sys.argv[1])
+import test_lexicon_providers as t
+for name in t.NAMES:
+    case = t.make(name)
+    case.server.add_zone(t.ZONE, [*t.UNRELATED, t.OLD_CNAME])
+    case.client().ensure_records(t.ZONE, t.WANTED)
+    case.server.stop()
+outside = [s for s in seen if "127.0.0.1" not in s[1] and "localhost" not in s[1]]
+print("OUTSIDE", outside)
+"""
+
+
+def test_a_whole_run_touches_only_the_configured_addresses(tmp_path: t.Any) -> None:
+    """Every socket the lexicon providers open or name goes to the configured API (loopback here):
+    no public suffix list, no provider's public address. An audit hook in a fresh interpreter
+    sees every connect and every name lookup."""
+    import pathlib
+    import subprocess
+    import sys
+
+    tests = pathlib.Path(__file__).parent
+    script = tmp_path / "probe.py"
+    script.write_text(NETWORK_PROBE)
+    done = subprocess.run([sys.executable, str(script), str(tests)], capture_output=True, text=True,
+                          timeout=120, cwd=tests.parent)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "OUTSIDE []" in done.stdout, done.stdout[-2000:]
