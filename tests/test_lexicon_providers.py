@@ -518,3 +518,34 @@ def test_a_whole_run_touches_only_the_configured_addresses(tmp_path: t.Any) -> N
                           timeout=120, cwd=tests.parent)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "OUTSIDE []" in done.stdout, done.stdout[-2000:]
+
+
+# -- DNSimple: lexicon reads one page, this module reads them all ---------------------------------------
+
+DS_TOKEN = "dnsimpleS3cretAccountToken_0123456789"
+
+
+def test_dnsimple_reads_every_page_so_the_users_spf_is_merged_not_doubled() -> None:
+    from provider_servers.dnsimple import FakeDNSimple
+
+    server = FakeDNSimple(tokens={DS_TOKEN: 1010}).start()
+    try:
+        filler = [(f"host{i:03d}.example.com", "A", f"192.0.2.{i}") for i in range(1, 121)]
+        # The user's SPF record and our CNAME host come after 120 records: past the first page.
+        server.add_zone(ZONE, [*filler, *UNRELATED, OLD_CNAME])
+        client = registry.load()["dnsimple"].client(Credentials(DS_TOKEN), api_url=server.url + "/v2",
+                                                    timeout=2, retries=1, backoff=0.01)
+        client.ensure_records(ZONE, WANTED)
+        zone = server.dump(ZONE)
+        assert [v for n, r, v in zone if (n, r) == (ZONE, "TXT") and v.startswith("v=spf1")] == [MERGED_SPF]
+        assert [v for n, r, v in zone if (n, r) == ("sl.example.com", "CNAME")] == ["mailer.delivery.example"]
+        assert {s.query.get("page") for s in server.requests if s.path.endswith("/records")} >= {"1", "2"}
+        assert not [s for s in server.requests if s.method == "DELETE"]
+        server.clear_requests()
+        client.ensure_records(ZONE, WANTED)
+        assert writes(server) == []
+        with pytest.raises(AuthorizationFailed):
+            registry.load()["dnsimple"].client(Credentials("wrongToken"), api_url=server.url + "/v2",
+                                               timeout=2).check_access(ZONE)
+    finally:
+        server.stop()
