@@ -30,6 +30,15 @@ class ExtraMissing(ImportError):
         self.extra = extra
 
 
+class ExtraMissing(ImportError):
+    """A provider's client needs a pip extra that is not installed (``route53``): the client
+    factory raises it, and ``dns.authorize``/``dns.set`` answer code 8 naming the extra."""
+
+    def __init__(self, extra: str) -> None:
+        super().__init__(f"install the extra: pip install octeth-domains[{extra}]")
+        self.extra = extra
+
+
 @dataclass(frozen=True)
 class Credential:
     """One credential a provider needs, named by its :class:`~.base.Credentials` attribute."""
