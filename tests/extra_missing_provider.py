@@ -22,4 +22,5 @@ PROVIDER = ProviderInfo(
     api_url="https://dns.examplecloud.test",
     client=client,
     extra="examplecloud",
+    requires=("examplecloud_sdk",),
 )

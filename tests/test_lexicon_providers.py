@@ -323,23 +323,6 @@ NAMESERVERS = {"digitalocean": ("ns1.digitalocean.com.", "ns2.digitalocean.com."
                "vultr": ("ns1.vultr.com.", "ns2.vultr.com.")}
 
 
-def _commands_read_the_registry() -> bool:
-    """Whether configuration reads ``OCTETH_<NAME>_API_URL`` for every registered provider (the
-    registry's wiring into the commands, issue #14's other half)."""
-    import json
-    import tempfile
-
-    from octeth_domains.config import from_environment
-
-    with tempfile.TemporaryDirectory() as instance:
-        settings = from_environment(instance, {"OCTETH_DIGITALOCEAN_API_URL": "http://wired.invalid"})
-    return "wired.invalid" in json.dumps(settings, default=str)
-
-
-wired = pytest.mark.skipif(not _commands_read_the_registry(),
-                           reason="the commands do not read the provider registry yet")
-
-
 def command(app: t.Any, api_key: str, name: str, **params: t.Any) -> dict[str, t.Any]:
     response = app.test_client().post(f"/api/v1/{name}", json={"APIKey": api_key, **params})
     assert response.status_code == 200, response.get_data(as_text=True)
@@ -370,7 +353,6 @@ def test_dns_provider_names_the_provider_from_its_name_servers(served: t.Any, ca
     assert command(app, user["APIKey"], "dns.provider", Domain="sl.mail.example.com") == {"provider": case.name}
 
 
-@wired
 def test_dns_authorize_accepts_good_credentials_and_refuses_bad_ones(served: t.Any, case: Case) -> None:
     app, user, _ = served
     params = {"Provider": case.name, "Domain": ZONE}
@@ -380,7 +362,6 @@ def test_dns_authorize_accepts_good_credentials_and_refuses_bad_ones(served: t.A
     assert case.bad not in json_text(body)
 
 
-@wired
 def test_dns_set_writes_ours_keeps_the_users_and_a_second_set_writes_nothing(served: t.Any, case: Case) -> None:
     app, user, records = served
     before = case.raw()
@@ -403,7 +384,6 @@ def test_dns_set_writes_ours_keeps_the_users_and_a_second_set_writes_nothing(ser
     assert case.server.requests and writes(case.server) == []
 
 
-@wired
 def test_dns_set_against_a_provider_that_keeps_failing_is_code_9(served: t.Any, case: Case) -> None:
     app, user, _ = served
     case.server.fail(100, status=503)
@@ -412,7 +392,6 @@ def test_dns_set_against_a_provider_that_keeps_failing_is_code_9(served: t.Any, 
     assert body["Errors"][0]["Code"] == 9 and "503" in body["Errors"][0]["Message"]
 
 
-@wired
 @pytest.mark.skipif(importlib.util.find_spec("boto3") is not None, reason="boto3 is installed here")
 def test_route53_without_the_extra_is_code_8_naming_it(make_app: t.Any) -> None:
     from conftest import Accounts

@@ -188,8 +188,12 @@ def test_a_client_whose_extra_is_not_installed_is_code_8_naming_the_extra(app_fo
     params = {"Domain": "example.com", "Provider": "examplecloud", "Api_key": "AKIAEXAMPLE", "Api_secret": "s"}
     assert call(app, key, "dns.authorize", **params) == (200, error(8, message))
     assert call(app, key, "dns.set", RecordType="campaign", **params) == (200, error(8, message))
-    # The seed's parameter checks still come first.
-    assert call(app, key, "dns.authorize", **{**params, "Api_secret": None})[1] == error(5, "Missing API secret parameter")
+    # Before the credentials: no credentials will do while the extra is missing.
+    assert call(app, key, "dns.authorize", **{**params, "Api_secret": None}) == (200, error(8, message))
+    # The page does not offer it.
+    with app.app_context():
+        from octeth_domains.web.autosetup import _available
+        assert "examplecloud" not in _available() and "cloudflare" in _available()
 
 
 # The generated documents ------------------------------------------------------------------------

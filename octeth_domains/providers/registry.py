@@ -12,6 +12,7 @@ and the README's provider table all read this list, so adding a provider is addi
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import pkgutil
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -19,15 +20,6 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 #: What ``dns.provider`` and ``dnshost`` answer when no provider's patterns match.
 UNKNOWN = "unknown"
-
-
-class ExtraMissing(ImportError):
-    """A provider's client needs a pip extra that is not installed (``route53``): the client
-    factory raises it, and ``dns.authorize``/``dns.set`` answer code 8 naming the extra."""
-
-    def __init__(self, extra: str) -> None:
-        super().__init__(f"install the extra: pip install octeth-domains[{extra}]")
-        self.extra = extra
 
 
 class ExtraMissing(ImportError):
@@ -84,6 +76,7 @@ class ProviderInfo:
     api_url: str | None = None  # the public API base; None: it must be configured
     client: Callable[..., object] | None = None
     extra: str | None = None  # the pip extra its client needs (route53), or None
+    requires: tuple[str, ...] = ()  # the modules that extra installs (boto3): checked before anything else
     # Settings the client takes besides its URL: (keyword argument, setting name) pairs, e.g.
     # Namecheap's ("client_ip", "OCTETH_NAMECHEAP_CLIENT_IP"); each is read from the environment
     # (default empty) and passed to the client as that keyword.
@@ -96,6 +89,14 @@ class ProviderInfo:
     @property
     def drivable(self) -> bool:
         return self.client is not None
+
+    def unavailable(self) -> ExtraMissing | None:
+        """Why this provider's client cannot run here (its extra is not installed), or None.
+        Asked before the credentials, so a caller learns at once that no credentials will do,
+        and the page does not offer it."""
+        if self.extra and any(importlib.util.find_spec(module) is None for module in self.requires):
+            return ExtraMissing(self.extra)
+        return None
 
     def missing(self, credentials: object) -> Credential | None:
         """The first credential this provider needs that ``credentials`` lacks, in the order

@@ -76,4 +76,5 @@ PROVIDER = ProviderInfo(
     api_url=Route53.default_api_url,
     client=client,
     extra=EXTRA,
+    requires=("boto3",),
 )

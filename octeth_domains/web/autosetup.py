@@ -25,7 +25,7 @@ def _available() -> dict[str, ProviderInfo]:
     address of (PowerDNS needs OCTETH_POWERDNS_API_URL), by label."""
     config = current_app.config
     found = [info for info in current_app.extensions["octeth_providers"].values()
-             if info.drivable and config.get(info.api_url_setting)]
+             if info.drivable and config.get(info.api_url_setting) and info.unavailable() is None]
     return {info.name: info for info in sorted(found, key=lambda info: info.label.lower())}
 
 
