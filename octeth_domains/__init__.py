@@ -6,6 +6,7 @@ from typing import Mapping
 
 from flask import Flask
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config, db, hooks, logs
 
@@ -28,6 +29,12 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
     app.config["SECRET_KEY"] = app.config["OCTETH_SECRET_KEY"]
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     logs.configure(app)
+    if app.config["OCTETH_TRUSTED_PROXIES"]:
+        # Behind a reverse proxy every request comes from the proxy's address: without this, the
+        # per-address limit before authentication would count all clients as one. Only the
+        # configured number of hops is believed, so a client cannot choose its own address.
+        count = app.config["OCTETH_TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=0, x_prefix=0)
 
     db.init_app(app)
     redis_client = _redis_client(app.config["OCTETH_REDIS_URL"])

@@ -18,6 +18,13 @@ class ConfigError(Exception):
     """A setting that cannot work; raised at start-up, never during a request."""
 
 
+def _proxies(env: Mapping[str, str]) -> int:
+    count = _int(env, "OCTETH_TRUSTED_PROXIES", 0)
+    if not 0 <= count <= 5:
+        raise ConfigError("OCTETH_TRUSTED_PROXIES must be the number of proxies in front of the service, 0 to 5")
+    return count
+
+
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name, "").strip()
     if not raw:
@@ -155,6 +162,7 @@ def from_environment(instance_path: str, env: Mapping[str, str] | None = None,
         "OCTETH_DATABASE_TIMEOUT": _float(env, "OCTETH_DATABASE_TIMEOUT", 2.0),
         "OCTETH_DATABASE_QUERY_TIMEOUT": _float(env, "OCTETH_DATABASE_QUERY_TIMEOUT", 5.0),
         "OCTETH_DATABASE_POOL_SIZE": _int(env, "OCTETH_DATABASE_POOL_SIZE", 10),
+        "OCTETH_TRUSTED_PROXIES": _proxies(env),
         "OCTETH_REDIS_URL": env.get("OCTETH_REDIS_URL") or None,
         "OCTETH_REDIS_KEY_PREFIX": env.get("OCTETH_REDIS_KEY_PREFIX", "octeth"),
         "OCTETH_DNS_SERVERS": parse_dns_servers(env.get("OCTETH_DNS_SERVERS", "")),

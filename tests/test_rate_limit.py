@@ -39,6 +39,37 @@ def test_unauthenticated_requests_are_limited_by_address(make_app):
     assert codes == [0, 0, 0, 429]
 
 
+def _codes(client, forwarded_for, n):
+    return [body(client.get(LIST, query_string={"APIKey": "guess"}, headers={"X-Forwarded-For": forwarded_for}))
+            ["Errors"][0]["Code"] for _ in range(n)]
+
+
+def test_behind_a_trusted_proxy_each_client_address_is_counted_apart(make_app):
+    app = make_app(OCTETH_RATE_LIMIT="3 per 60 seconds", OCTETH_TRUSTED_PROXIES="1")
+    client = app.test_client()
+    assert _codes(client, "198.51.100.7", 4) == [0, 0, 0, 429]
+    assert _codes(client, "198.51.100.8", 1) == [0]  # another client behind the same proxy
+    # Only the hop the proxy added is believed: an address the client wrote before it is not.
+    assert _codes(client, "203.0.113.1, 198.51.100.7", 1) == [429]
+
+
+def test_without_a_trusted_proxy_x_forwarded_for_is_ignored(make_app):
+    app = make_app(OCTETH_RATE_LIMIT="3 per 60 seconds")
+    client = app.test_client()
+    assert _codes(client, "198.51.100.7", 3) == [0, 0, 0]
+    assert _codes(client, "198.51.100.8", 1) == [429]  # a new header is not a new client
+
+
+def test_trusted_proxies_must_be_a_small_count(make_env):
+    import pytest
+
+    from octeth_domains.config import ConfigError
+
+    for value in ("-1", "6", "yes"):
+        with pytest.raises(ConfigError, match="OCTETH_TRUSTED_PROXIES"):
+            create_app(make_env(OCTETH_TRUSTED_PROXIES=value))
+
+
 def test_both_doors_share_one_count(make_app):
     app = make_app(OCTETH_RATE_LIMIT="4 per 60 seconds")
     user = Accounts(app).user()
