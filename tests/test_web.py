@@ -411,12 +411,15 @@ def choices(html: str) -> list[str]:
 
 def offered(app, html: str) -> bool:
     """The list holds every provider the service drives and can reach, by label, and no other:
-    not PowerDNS without its URL, not one it only recognises (Hover, Azure DNS)."""
+    not PowerDNS without its URL, not one it only recognises (Hover, Azure DNS), not one whose
+    extra is not installed (Route 53 without boto3)."""
     providers = app.extensions["octeth_providers"]
-    expected = sorted((info for info in providers.values() if info.drivable and app.config[info.api_url_setting]),
+    expected = sorted((info for info in providers.values()
+                       if info.drivable and app.config[info.api_url_setting] and info.unavailable() is None),
                       key=lambda info: info.label.lower())
     found = choices(html)
     assert {"cloudflare", "godaddy", "namecheap"} <= set(found) and not {"powerdns", "hover", "azure"} & set(found)
+    assert ("route53" in found) == (providers["route53"].unavailable() is None)
     return found == [info.name for info in expected]
 
 
