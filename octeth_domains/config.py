@@ -115,6 +115,7 @@ def from_environment(instance_path: str, env: Mapping[str, str] | None = None) -
         "OCTETH_REDIS_KEY_PREFIX": env.get("OCTETH_REDIS_KEY_PREFIX", "octeth"),
         "OCTETH_DNS_SERVERS": parse_dns_servers(env.get("OCTETH_DNS_SERVERS", "")),
         "OCTETH_DNS_TIMEOUT": _float(env, "OCTETH_DNS_TIMEOUT", 3.0),
+        "OCTETH_DNS_HEALTH_CACHE_TTL": max(0.0, _float(env, "OCTETH_DNS_HEALTH_CACHE_TTL", 300.0)),
         "OCTETH_DNS_TEMPLATES": env.get("OCTETH_DNS_TEMPLATES") or None,
         "OCTETH_DELIVERY_HOST": env.get("OCTETH_DELIVERY_HOST", "mailer.octeth.example."),
         "EMAILCAMPAIGN_DNS_SUBDOMAIN": env.get("EMAILCAMPAIGN_DNS_SUBDOMAIN", "sl"),
