@@ -208,6 +208,8 @@ def run_phases() -> dict:
         base_env.update({
             "OCTETH_TABLE_PREFIX": PREFIX, "OCTETH_REDIS_URL": redis_url, "OCTETH_REDIS_KEY_PREFIX": redis_prefix,
             "OCTETH_DNS_TEMPLATES": str(TEMPLATES_FILE), **dns_env(dns),
+            # Health looked up at every probe, so that no phase reuses what an earlier one checked.
+            "OCTETH_DNS_HEALTH_CACHE_TTL": "0",
             "OCTETH_SECRET_KEY": secret, "OCTETH_INSTANCE_PATH": f"/tmp/{redis_prefix}",
         })
         env = {**base_env, "OCTETH_DATABASE_URL": _database_url(mysql_url, names["main"])}
