@@ -48,6 +48,10 @@ def serve_zone(server, zone: str = ZONE) -> None:
     """Make ``server`` (tests/dns_server.py's DNSServer, started) the authoritative server of
     ``zone``: its SOA, NS ns1.<zone> and that host's A record, the server's own address."""
     server.add_zone(zone, ns_address=server.host)
+    # An hour, as zones commonly publish them (the default 60 s would have every process find the
+    # zone again each minute).
+    server.set_record(zone, "SOA", f"ns1.{zone}. hostmaster.{zone}. 1 3600 600 86400 60", ttl=3600)
+    server.set_record(zone, "NS", f"ns1.{zone}.", ttl=3600)
 
 
 def dns_env(server) -> dict[str, str]:

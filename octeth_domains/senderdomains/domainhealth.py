@@ -21,6 +21,7 @@ from checkdmarc.dmarc import DMARCError, DMARCRecordNotFound, parse_dmarc_record
 from checkdmarc.spf import SPFError, SPFRecordNotFound, parse_spf_record, query_spf_record
 from expiringdict import ExpiringDict
 from ..resolver import make_resolver
+from .verify import run_async
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +130,7 @@ def _check_both(domain: str, servers: Sequence[tuple[str, int]] | None, timeout:
     """Both checks of one domain: checkdmarc's lookups fetched side by side first, then its checks
     run on those answers (a lookup it makes beyond them, an SPF include, is asked live)."""
     questions = _questions(domain)
-    answers = {key: value for key, value in asyncio.run(_fetch(questions, servers, timeout)).items()
+    answers = {key: value for key, value in run_async(_fetch(questions, servers, timeout)).items()
                if not isinstance(value, BaseException) or isinstance(value, dns.exception.DNSException)}
     resolver = _Prefetched(make_resolver(servers, timeout), answers)
     return {"DMARC": check_dmarc(domain, resolver, timeout), "SPF": check_spf(domain, resolver, timeout)}
