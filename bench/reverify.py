@@ -35,28 +35,20 @@ import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from urllib.parse import unquote, urlparse
 
-import pymysql
 import redis
 
-REPO = Path(__file__).resolve().parent.parent
-BENCH = REPO / "bench"
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "tests"))
-
+from common import (BENCH, DNS_DELAY, OPTIONS, PREFIX, TEMPLATES_FILE, ZONE, admin as _admin,  # noqa: E402
+                    database_url as _database_url, dns_env, git_head as _git_head, interrupted as _interrupted,
+                    logger, serve_zone)
 from dnslib import CNAME, QTYPE, RR, DNSHeader, DNSRecord  # noqa: E402
 from dns_server import DNSServer  # noqa: E402  (tests/dns_server.py)
 from octeth_domains.db import Database  # noqa: E402
 from octeth_domains.models.senderdomains import encode  # noqa: E402
 from octeth_domains.senderdomains import templates  # noqa: E402
 
-PREFIX = "oempro_"
-TEMPLATES_FILE = BENCH / "dns_templates.toml"
-DNS_DELAY = 0.05
-OPTIONS = {"LinkTracking": 1, "OpenTracking": 1, "UnsubscribeLink": 0}
 CLI = str(Path(sys.executable).parent / "octeth-domains")
-RSS_ZONE = "rss.bench.example"
+RSS_ZONE = f"rss.{ZONE}"
 RSS_TARGET = "mailer.delivery.example."
 TARGETS = {
     "reverify_domains_per_s": ">= 250 domains/s, one runner at --concurrency 64",
@@ -66,8 +58,7 @@ TARGETS = {
 }
 
 
-def log(message: str) -> None:
-    print(f"[bench reverify {time.strftime('%H:%M:%S')}] {message}", flush=True)
+log = logger("bench reverify")
 
 
 class BenchDNS(DNSServer):
@@ -96,16 +87,6 @@ class BenchDNS(DNSServer):
         return super().answer(request)
 
 
-def _admin(url: str, database: str | None = None) -> pymysql.connections.Connection:
-    parsed = urlparse(url)
-    return pymysql.connect(host=parsed.hostname or "127.0.0.1", port=parsed.port or 3306,
-                           user=unquote(parsed.username or "root"), password=unquote(parsed.password or ""),
-                           database=database, charset="utf8mb4", autocommit=True)
-
-
-def _database_url(admin_url: str, name: str) -> str:
-    parsed = urlparse(admin_url)
-    return f"{parsed.scheme}://{parsed.netloc}/{name}"
 
 
 def seed(admin_url: str, name: str, domains: list[tuple[str, dict]]) -> None:
@@ -210,11 +191,12 @@ def run_phases() -> dict:
         settings = templates.TemplateSettings(secret_key=secret.encode())
         domains = []
         for i in range(count):
-            domain = f"d{i}.rv.bench.example"
+            domain = f"d{i}.rv.{ZONE}"
             domains.append((domain, templates.render(template, domain, OPTIONS, settings)))
         started = time.monotonic()
         seed(mysql_url, names["main"], domains)
         dns.start()
+        serve_zone(dns)
         for _, records in domains:
             for host, (rtype, value) in records.items():
                 dns.set_record(host, rtype, value)
@@ -225,7 +207,9 @@ def run_phases() -> dict:
         base_env = {key: value for key, value in os.environ.items() if not key.startswith("OCTETH_")}
         base_env.update({
             "OCTETH_TABLE_PREFIX": PREFIX, "OCTETH_REDIS_URL": redis_url, "OCTETH_REDIS_KEY_PREFIX": redis_prefix,
-            "OCTETH_DNS_TEMPLATES": str(TEMPLATES_FILE), "OCTETH_DNS_SERVERS": f"127.0.0.1:{dns.port}",
+            "OCTETH_DNS_TEMPLATES": str(TEMPLATES_FILE), **dns_env(dns),
+            # Health looked up at every probe, so that no phase reuses what an earlier one checked.
+            "OCTETH_DNS_HEALTH_CACHE_TTL": "0",
             "OCTETH_SECRET_KEY": secret, "OCTETH_INSTANCE_PATH": f"/tmp/{redis_prefix}",
         })
         env = {**base_env, "OCTETH_DATABASE_URL": _database_url(mysql_url, names["main"])}
@@ -298,10 +282,6 @@ def _cpu_s(usage) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _git_head() -> str:
-    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
-    return done.stdout.strip()
-
 
 def table(results: dict) -> str:
     lines = ["| phase | runners | domains | wall s | domains/s | DNS queries/domain | peak RSS MiB |",
@@ -317,9 +297,6 @@ def table(results: dict) -> str:
         lines.append(f"| {target['target']} | {values[name]} | {'yes' if target['met'] else 'NO'} |")
     return "\n".join(lines)
 
-
-def _interrupted(*_: object) -> None:
-    raise KeyboardInterrupt  # so that `finally` stops the DNS server and drops the databases
 
 
 def main() -> int:

@@ -42,28 +42,20 @@ import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from urllib.parse import unquote, urlparse
 
-import pymysql
 import redis
 
-REPO = Path(__file__).resolve().parent.parent
-BENCH = REPO / "bench"
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "tests"))
-
+from common import BENCH, DNS_DELAY, OPTIONS, PREFIX, REPO, TEMPLATES_FILE, ZONE, dns_env, serve_zone  # noqa: E402
+from common import admin as _admin, database_url as _database_url, git_head as _git_head  # noqa: E402
+from common import interrupted as _interrupted, logger  # noqa: E402
 from dns_server import DNSServer  # noqa: E402  (tests/dns_server.py)
 from octeth_domains.db import Database  # noqa: E402
 from octeth_domains.models.senderdomains import encode  # noqa: E402
 from octeth_domains.models.users import new_token, token_hash  # noqa: E402
 from octeth_domains.senderdomains import templates  # noqa: E402
 
-PREFIX = "oempro_"
-TEMPLATES_FILE = BENCH / "dns_templates.toml"
-DNS_DELAY = 0.05
 BIG = 1000            # domains of the list_1000 user
 POOL_DOMAINS_PER_USER = 5
-OPTIONS = {"LinkTracking": 1, "OpenTracking": 1, "UnsubscribeLink": 0}
 
 PHASES = ("get", "floor_get", "list_1", "list_1000", "floor_list_1", "create_delete",
           "verify_cached", "verify_uncached")
@@ -76,8 +68,7 @@ TARGETS = {
 }
 
 
-def log(message: str) -> None:
-    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+log = logger("bench")
 
 
 # Settings ---------------------------------------------------------------------------------------
@@ -144,19 +135,15 @@ class Settings:
     def single_pool_size(self) -> int:
         return math.ceil(1 / DNS_DELAY * self.duration * 1.2)
 
+    @property
+    def new_zone_size(self) -> int:
+        # verify_new_zone@c1: one connection, each request a domain that is a zone of its own (the
+        # first verify of a new zone finds its SOA and NS: 3 DNS answers or more before the records).
+        return math.ceil(1 / (3 * DNS_DELAY) * self.duration * 1.2)
+
 
 # MariaDB and seeding ----------------------------------------------------------------------------
 
-def _admin(url: str, database: str | None = None) -> pymysql.connections.Connection:
-    parsed = urlparse(url)
-    return pymysql.connect(host=parsed.hostname or "127.0.0.1", port=parsed.port or 3306,
-                           user=unquote(parsed.username or "root"), password=unquote(parsed.password or ""),
-                           database=database, charset="utf8mb4", autocommit=True)
-
-
-def _database_url(admin_url: str, name: str) -> str:
-    parsed = urlparse(admin_url)
-    return f"{parsed.scheme}://{parsed.netloc}/{name}"
 
 
 @dataclass
@@ -173,11 +160,12 @@ class Seed:
     creator: Account      # no domain: create_delete
     cached: Account       # verify_cached
     pool: list[Account]   # 5 domains each: verify_uncached
+    new_zone: Account     # domains that are zones of their own (nz<i>.example): verify_new_zone@c1
     users: int = 0
     rows: int = 0
 
 
-def seed(url: str, admin_url: str, name: str, pool_size: int, secret: bytes) -> Seed:
+def seed(url: str, admin_url: str, name: str, pool_size: int, secret: bytes, new_zones: int = 0) -> Seed:
     """Users and domains written in bulk, in the shapes the service itself writes."""
     template = templates.load_templates(str(TEMPLATES_FILE)).get(templates.CAMPAIGN, "Default")
     settings = templates.TemplateSettings(secret_key=secret)
@@ -188,7 +176,7 @@ def seed(url: str, admin_url: str, name: str, pool_size: int, secret: bytes) -> 
                        " DNSTemplate, ManualApproval, DefaultSenderDomain)"
                        " VALUES ('Bench', 'User.Update', 0, 'Default', 0, '')")
         group_id = cursor.lastrowid
-        plan = {"one": 1, "big": BIG, "creator": 0, "cached": 3}
+        plan = {"one": 1, "big": BIG, "creator": 0, "cached": 3, "newzone": new_zones}
         pool_users = math.ceil(pool_size / POOL_DOMAINS_PER_USER)
         plan.update({f"pool{i}": POOL_DOMAINS_PER_USER for i in range(pool_users)})
         keys = {username: new_token() for username in plan}
@@ -203,7 +191,8 @@ def seed(url: str, admin_url: str, name: str, pool_size: int, secret: bytes) -> 
         rows = []
         for username, count in plan.items():
             for i in range(count):
-                domain = f"d{i}.{username}.bench.example"
+                # Every domain is in the bench zone (ZONE), but the new-zone user's: each is a zone.
+                domain = f"nz{i}.example" if username == "newzone" else f"d{i}.{username}.{ZONE}"
                 records = templates.render(template, domain, OPTIONS, settings)
                 rows.append((domain, accounts[username].user_id, created_at,
                              encode({"DNSRecords": records}), encode(OPTIONS)))
@@ -221,6 +210,7 @@ def seed(url: str, admin_url: str, name: str, pool_size: int, secret: bytes) -> 
     connection.close()
     return Seed(one=accounts["one"], big=accounts["big"], creator=accounts["creator"],
                 cached=accounts["cached"], pool=[accounts[f"pool{i}"] for i in range(pool_users)],
+                new_zone=accounts["newzone"],
                 users=len(accounts), rows=len(rows))
 
 
@@ -449,7 +439,7 @@ def summarize(name: str, runs: list[dict]) -> dict:
         deletes = sum(run["deletes"] for run in runs)
         detail.update(creates=sum(run["creates"] for run in runs), deletes=deletes,
                       pairs_per_s=round(deletes / seconds, 1))
-    if name.startswith("verify_uncached"):
+    if name.startswith(("verify_uncached", "verify_new_zone")):
         detail["wrapped"] = sum(run["wrapped"] for run in runs)
     log(f"{name:18} {result['rps']:9.1f} req/s  p50 {result['p50_ms']:8.2f} ms  p99 {result['p99_ms']:8.2f} ms"
         f"  ({requests} requests, {detail['failed']} failed)")
@@ -608,11 +598,14 @@ def main() -> int:
             cursor.execute(f"CREATE DATABASE `{db_name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
         Database(url).upgrade()
         started = time.monotonic()
-        data = seed(url, settings.mysql_url, db_name, settings.pool_size, secret.encode())
+        data = seed(url, settings.mysql_url, db_name, settings.pool_size, secret.encode(), settings.new_zone_size)
         log(f"seeded {data.users} users and {data.rows} domains into {db_name} in {time.monotonic() - started:.1f} s")
         dns.start()
         dns.delay = DNS_DELAY
-        published = publish(dns, [data.cached, *data.pool])
+        serve_zone(dns)
+        for _, domain, _ in data.new_zone.domains:
+            serve_zone(dns, domain)
+        published = publish(dns, [data.cached, *data.pool, data.new_zone])
         log(f"DNS server on 127.0.0.1:{dns.port}, {published} records, {DNS_DELAY * 1000:.0f} ms per answer")
 
         env = {key: value for key, value in os.environ.items() if not key.startswith("OCTETH_")}
@@ -621,7 +614,7 @@ def main() -> int:
             "OCTETH_DATABASE_URL": url, "OCTETH_TABLE_PREFIX": PREFIX,
             "OCTETH_REDIS_URL": settings.redis_url, "OCTETH_REDIS_KEY_PREFIX": redis_prefix,
             "OCTETH_RATE_LIMIT": "1000000000 per 60 seconds",
-            "OCTETH_DNS_TEMPLATES": str(TEMPLATES_FILE), "OCTETH_DNS_SERVERS": f"127.0.0.1:{dns.port}",
+            "OCTETH_DNS_TEMPLATES": str(TEMPLATES_FILE), **dns_env(dns),
             "OCTETH_SECRET_KEY": secret, "OCTETH_INSTANCE_PATH": str(logdir / "instance"),
         })
         base = settings.base_url
@@ -685,6 +678,9 @@ def main() -> int:
         pool_file.write_text("\n".join(pool_lines[:-reserved]) + "\n")
         single_file = logdir / "verify_uncached_c1.txt"
         single_file.write_text("\n".join(pool_lines[-reserved:]) + "\n")
+        new_zone_file = logdir / "verify_new_zone_c1.txt"
+        new_zone_file.write_text("".join(f"{domain_id} {data.new_zone.api_key}\n"
+                                         for domain_id, _, _ in data.new_zone.domains))
 
         runs = {}
         runs["get"], runs["floor_get"] = paired(
@@ -700,6 +696,8 @@ def main() -> int:
                                         warmup=False)
         runs["verify_uncached@c1"] = phase(single, on_service("verify_uncached@c1", "verify", str(single_file)),
                                            warmup=False)
+        runs["verify_new_zone@c1"] = phase(single, on_service("verify_new_zone@c1", "verify", str(new_zone_file)),
+                                           warmup=False)
         results["flask_limiter"] = limiter_cost(env, get_path)
         log(f"flask-limiter per request (in-process): {results['flask_limiter']}")
         rss = service.rss_mb()
@@ -712,8 +710,9 @@ def main() -> int:
             results[name] = runs[name]["result"]
         details = {name: ({**run["result"], **run["detail"]} if "@" in name else run["detail"])
                    for name, run in runs.items()}
-        for name in ("list_1000@c1", "verify_cached@c1", "verify_uncached@c1"):
+        for name in ("list_1000@c1", "verify_cached@c1", "verify_uncached@c1", "verify_new_zone@c1"):
             details[name]["note"] = "wrk -t1 -c1: the service time, without queueing"
+        details["verify_new_zone@c1"]["note"] += "; every request the first verify of a new zone (SOA, NS found)"
         results["rss_mb_per_worker"] = rss
         results["ratio_get_vs_floor"] = round(results["get"]["rps"] / results["floor_get"]["rps"], 3)
         results["ratio_list_vs_floor"] = round(results["list_1"]["rps"] / results["floor_list_1"]["rps"], 3)
@@ -748,7 +747,8 @@ def main() -> int:
             "duration_s": settings.duration, "warmup_s": settings.warmup,
             "wrk": f"-t{settings.wrk_threads} -c{settings.connections}", "connections": settings.connections,
             "gunicorn": f"gthread, {settings.workers} workers x {settings.threads} threads",
-            "dns_delay_ms": DNS_DELAY * 1000, "verify_pool_domains": len(pool_lines) - reserved,
+            "dns_delay_ms": DNS_DELAY * 1000, "dns_authoritative": True, "dns_zone": ZONE,
+            "verify_pool_domains": len(pool_lines) - reserved, "new_zone_domains": len(data.new_zone.domains),
             "users": data.users, "domains": data.rows, "git_head": _git_head(),
         }
         (BENCH / "results.json").write_text(json.dumps(results, indent=2) + "\n")
@@ -788,16 +788,6 @@ def main() -> int:
             shutil.rmtree(logdir, ignore_errors=True)
 
 
-def _git_head() -> str:
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
-        return head.stdout.strip()
-    except OSError:
-        return ""
-
-
-def _interrupted(*_: object) -> None:
-    raise KeyboardInterrupt  # so that `finally` stops the servers and drops the database
 
 
 def _memory_gib() -> int:

@@ -91,8 +91,11 @@ class DNSServer:
         """``(host, port)`` as :func:`~octeth_domains.senderdomains.verify.probe` takes it."""
         return (self.host, self.port)
 
-    def add_zone(self, zone: str) -> None:
-        """Serve ``zone`` authoritatively, with a default SOA and NS."""
+    def add_zone(self, zone: str, *, ns_address: str | None = None) -> None:
+        """Serve ``zone`` authoritatively, with a default SOA and NS; with
+        ``ns_address``, also the NS host's A record (the glue that NS
+        answers carry), so that zone and server discovery end at an
+        address."""
         zone = _key(zone)
 
         with self._lock:
@@ -100,6 +103,9 @@ class DNSServer:
                 self._zones.append(zone)
 
         self._add_zone_defaults(zone)
+
+        if ns_address is not None:
+            self.set_record("ns1." + zone, "A", ns_address)
 
     def _add_zone_defaults(self, zone: str) -> None:
         ns = "ns1." + zone if zone != "." else "a.root-servers.net."

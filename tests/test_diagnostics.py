@@ -329,3 +329,38 @@ def test_a_good_spf_is_ok(api_, world):
     world.resolver.set_record("h0.example.com", "A", "192.0.2.1")
     found = health(api_, domain_id)["SPF"]
     assert (found["Status"], found["Record"]) == ("ok", "v=spf1 a:h0.example.com -all")
+
+
+def test_health_is_kept_apart_from_the_probe_for_its_own_ttl(make_world_app, world):
+    def verify_twice(app):
+        api = Api(app, Accounts(app).user()["APIKey"])
+        domain_id, records = published_domain(api, world)
+        world.resolver.remove(f"_dmarc.{DOMAIN}")
+        before = health(api, domain_id)["DMARC"]["Status"]
+        world.resolver.set_record(f"_dmarc.{DOMAIN}", "TXT", "v=DMARC1; p=none")
+        forget(app, domain_id, records)  # the records are looked up again; health is another entry
+        queries = len(world.resolver.queries)
+        after = health(api, domain_id)["DMARC"]["Status"]
+        asked = {name for name, _ in world.resolver.queries[queries:]}
+        return before, after, f"_dmarc.{DOMAIN}" in asked
+
+    # Reused within OCTETH_DNS_HEALTH_CACHE_TTL: the DMARC record is not asked again.
+    assert verify_twice(make_world_app(OCTETH_DNS_HEALTH_CACHE_TTL="300")) == ("warning", "warning", False)
+    # 0: checked at every probe.
+    assert verify_twice(make_world_app(OCTETH_DNS_HEALTH_CACHE_TTL="0")) == ("warning", "ok", True)
+
+
+def test_the_health_lookups_go_out_together(world):
+    from octeth_domains.senderdomains import domainhealth
+
+    world.resolver.delay = 0.2
+    started = time.monotonic()
+    found = domainhealth.check("news.letter.example.com", [world.resolver.address], 2.0)
+    elapsed = time.monotonic() - started
+    asked = [name for name, _ in world.resolver.queries]
+    # Six questions (the _dmarc record, the domain's TXT and SPF, the tree walk's three parents):
+    # one after the other they would take 1.2 s.
+    assert {"_dmarc.news.letter.example.com", "_dmarc.letter.example.com", "_dmarc.example.com",
+            "_dmarc.com", "news.letter.example.com"} <= set(asked)
+    assert elapsed < 0.5, elapsed
+    assert found["DMARC"]["Message"] == "Gmail and Yahoo require a DMARC record from bulk senders"

@@ -18,6 +18,7 @@ class DomainSettings:
     dns_timeout: float = 3.0
     authoritative: bool = True
     authoritative_port: int = 53
+    health_cache_ttl: float = 300.0  # seconds a domain's health is reused; 0: checked every probe
     # Zone -> its authoritative servers, shared by every probe of the process (authoritative.py).
     zones: Any = field(default=None, compare=False)
 
@@ -50,5 +51,6 @@ def from_config(config: Mapping[str, Any], loaded: templates.Templates, cache: V
         dns_timeout=float(config["OCTETH_DNS_TIMEOUT"]),
         authoritative=bool(config.get("OCTETH_DNS_AUTHORITATIVE", True)),
         authoritative_port=int(config.get("OCTETH_DNS_AUTHORITATIVE_PORT", 53)),
+        health_cache_ttl=float(config.get("OCTETH_DNS_HEALTH_CACHE_TTL", 300.0)),
         zones=zones,
     )

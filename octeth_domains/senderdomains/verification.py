@@ -121,14 +121,33 @@ def probe(settings: DomainSettings, domain_id: int, records: Records, use_cache:
         if outcome is not None:
             return outcome
     checked_at = model.now()
-    health = domainhealth.start(domain, settings.dns_servers, settings.dns_timeout) if domain else None
+    health, pending = (_cached_health(settings, domain), None) if domain else (None, None)
+    if domain and health is None:
+        pending = domainhealth.start(domain, settings.dns_servers, settings.dns_timeout)
     found = verify.probe(as_json, settings.dns_servers, settings.dns_timeout, authoritative=settings.authoritative,
                          port=settings.authoritative_port, zones=settings.zones, domain=domain)
     checks = {host: Check(result.passed, result.definite, result.reason, list(result.found), result.hint,
                           result.source) for host, result in found.items()}
-    outcome = Outcome(checks, checked_at, domainhealth.finish(health, settings.dns_timeout) if health else None)
+    if pending is not None:
+        health = domainhealth.finish(pending, settings.dns_timeout)
+        if settings.health_cache_ttl > 0 and domainhealth.answered(health):
+            settings.cache.set(_health_key(domain), health, ttl=settings.health_cache_ttl)
+    outcome = Outcome(checks, checked_at, health)
     settings.cache.set(key, outcome.to_cache(), ttl=CACHE_TTL)
     return outcome
+
+
+def _health_key(domain: str) -> str:
+    return "health:" + domain.rstrip(".").lower()
+
+
+def _cached_health(settings: DomainSettings, domain: str) -> dict[str, Any] | None:
+    # Health is cached apart from the record probe, and longer (OCTETH_DNS_HEALTH_CACHE_TTL): it
+    # is advice that changes rarely, and its lookups outnumber the records' own.
+    if settings.health_cache_ttl <= 0:
+        return None
+    cached = settings.cache.get(_health_key(domain))
+    return cached if isinstance(cached, dict) and set(cached) == {"DMARC", "SPF"} else None
 
 
 def status_after(current: str, outcome: Outcome, manual_approval: bool, approved: bool) -> str:
