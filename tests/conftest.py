@@ -5,7 +5,10 @@ Every test that uses ``app`` or ``client`` runs twice, as ``[mariadb]`` and ``[e
 """
 from __future__ import annotations
 
+import functools
 import os
+import shutil
+import sqlite3
 import uuid
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -14,6 +17,7 @@ from urllib.parse import urlparse
 import pymysql
 import pytest
 import redis
+from werkzeug.security import generate_password_hash
 
 from octeth_domains import create_app
 from octeth_domains.db import Database
@@ -57,6 +61,19 @@ def redis_client() -> Iterator[redis.Redis]:
     client.close()
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The embedded database with the schema applied, once for the session: every embedded test
+    starts from a copy (2 ms) instead of applying the schema files (about 0.1 s, a sync each)."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "octeth.sqlite"
+    Database(f"sqlite:///{path}").upgrade()
+    # Everything into the main file, so that copying that file alone copies the database.
+    connection = sqlite3.connect(path)
+    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    connection.close()
+    return path
+
+
 @pytest.fixture(params=["mariadb", "embedded"])
 def backend(request: pytest.FixtureRequest) -> str:
     return request.param
@@ -85,6 +102,8 @@ def make_env(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> Ca
         request.addfinalizer(cleanup)
     else:
         base = {}
+        (tmp_path / "instance").mkdir()
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), tmp_path / "instance" / "octeth.sqlite")
     base.update(
         OCTETH_INSTANCE_PATH=str(tmp_path / "instance"),
         OCTETH_REDIS_KEY_PREFIX=prefix,
@@ -122,6 +141,13 @@ def client(app):
     return app.test_client()
 
 
+@functools.lru_cache(maxsize=None)
+def _password_hash(password: str) -> str:
+    """One scrypt hash per password for the session: at about 0.1-0.2 s each, hashing for every
+    user was most of the suite's set-up time. Logging in still checks the real hash."""
+    return generate_password_hash(password)
+
+
 class Accounts:
     """Creates groups and users straight through the data layer, as the CLI does."""
 
@@ -139,7 +165,8 @@ class Accounts:
         group = group or self.group(**group_options)
         username = username or f"user-{uuid.uuid4().hex[:8]}"
         with self.app.extensions["octeth_db"].session() as db:
-            user_id, api_key = users.create_user(db, username, password, users.group_id_by_name(db, group))
+            user_id, api_key = users.insert_user(db, username, _password_hash(password),
+                                                 users.group_id_by_name(db, group))
         return {"UserID": user_id, "Username": username, "Password": password, "APIKey": api_key}
 
 

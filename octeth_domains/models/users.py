@@ -111,6 +111,13 @@ def group_id_by_name(db: Connection, name: str) -> int | None:
 
 def create_user(db: Connection, username: str, password: str, group_id: int, email: str = "") -> tuple[int, str]:
     """Insert a user; return (UserID, API key). The key is shown this once and stored hashed."""
+    return insert_user(db, username, generate_password_hash(password), group_id, email)
+
+
+def insert_user(db: Connection, username: str, password_hash: str, group_id: int,
+                email: str = "") -> tuple[int, str]:
+    """``create_user`` with the password already hashed: the hash is the slow part (scrypt, about
+    0.1 s), and the tests create hundreds of users with one password, hashed once."""
     api_key = new_token()
     _, user_id = db.execute(
         "INSERT INTO {p}users (Username, EmailAddress, PasswordHash, APIKeyHash, RelUserGroupID,"
@@ -118,7 +125,7 @@ def create_user(db: Connection, username: str, password: str, group_id: int, ema
         (
             username,
             email,
-            generate_password_hash(password),
+            password_hash,
             token_hash(api_key),
             group_id,
             time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
