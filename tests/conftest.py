@@ -102,8 +102,6 @@ def make_env(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> Ca
         request.addfinalizer(cleanup)
     else:
         base = {}
-        (tmp_path / "instance").mkdir()
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), tmp_path / "instance" / "octeth.sqlite")
     base.update(
         OCTETH_INSTANCE_PATH=str(tmp_path / "instance"),
         OCTETH_REDIS_KEY_PREFIX=prefix,
@@ -119,11 +117,18 @@ def make_env(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> Ca
 
 
 @pytest.fixture
-def make_app(make_env: Callable[..., dict[str, str]]):
+def make_app(request: pytest.FixtureRequest, make_env: Callable[..., dict[str, str]]):
     """Build an app on the test's backend with the schema applied."""
 
     def make(**overrides: str):
-        app = create_app(make_env(**overrides))
+        env = make_env(**overrides)
+        embedded = Path(env["OCTETH_INSTANCE_PATH"]) / "octeth.sqlite"
+        if not ({"OCTETH_DATABASE_URL", "OCTETH_TABLE_PREFIX"} & env.keys() or embedded.exists()):
+            # The default embedded database, not made yet: from the template (upgrade() below
+            # then finds every schema file applied).
+            embedded.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(request.getfixturevalue("sqlite_template"), embedded)
+        app = create_app(env)
         app.config["TESTING"] = True
         app.extensions["octeth_db"].upgrade()
         return app
