@@ -1,6 +1,7 @@
 """Users, their groups and their sessions: the SQL behind authentication and the CLI."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -12,8 +13,12 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..db import Connection
 
-# Checked against when a username does not exist, so that a miss costs as long as a wrong password.
-_DUMMY_PASSWORD_HASH = generate_password_hash(secrets.token_hex(8))
+@functools.cache
+def _dummy_password_hash() -> str:
+    """Checked against when a username does not exist, so that a miss costs as long as a wrong
+    password. Made at the first sign-in, not at import: one scrypt hash (0.1 s and more) was paid
+    by every process that imports this module, every CLI command and gunicorn worker included."""
+    return generate_password_hash(secrets.token_hex(8))
 
 
 @dataclass(frozen=True)
@@ -166,7 +171,7 @@ def login_name(db: Connection, username: str) -> str:
 
 def user_by_password(db: Connection, username: str, password: str) -> User | None:
     row = db.one(_USER_SELECT + " WHERE u.Username = ?", (username,))
-    stored = row["PasswordHash"] if row and row["PasswordHash"] else _DUMMY_PASSWORD_HASH
+    stored = row["PasswordHash"] if row and row["PasswordHash"] else _dummy_password_hash()
     if not check_password_hash(stored, password) or row is None:
         return None
     return _user(row)
