@@ -37,9 +37,12 @@ run: install
 	@$(BIN)/octeth-domains demo | tail -n 1 | $(BIN)/python -c 'import json, sys; d = json.load(sys.stdin); print("Demo user %s, password %s" % (d["Username"], d["Password"])); print("APIKey=" + d["APIKey"]); print("Try: curl \"http://$(HOST):$(PORT)/api/v1/user.senderdomains?APIKey=" + d["APIKey"] + "\"")'
 	GUNICORN_BIND=$(HOST):$(PORT) GUNICORN_WORKERS=1 $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
-# The whole suite: every API test runs on MariaDB + Redis and again on the embedded default.
+# The whole suite: every API test runs on MariaDB + Redis and again on the embedded default, in
+# PYTEST_WORKERS processes (pytest-xdist; each worker its own database, Redis prefixes and ports):
+# many tests wait on gunicorn, CLI runs or a slow DNS server, and the workers wait side by side.
+PYTEST_WORKERS ?= 2
 test: setup install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 # System packages the tests drive (PowerDNS, Chromium, wrk, PHP) and MariaDB + Redis answering.
 setup:

@@ -18,6 +18,7 @@ from typing import Any, Iterator, Sequence
 from urllib.parse import parse_qs, unquote, urlparse
 
 import pymysql
+import pymysql.connections
 import pymysql.cursors
 from dbutils.pooled_db import PooledDB
 from flask import Flask, current_app, g
@@ -28,6 +29,34 @@ SCHEMA_ROOT = Path(__file__).resolve().parent.parent / "sql"
 # a mistake in a statement (those stay bugs and answer 100005).
 _MYSQL_UNAVAILABLE = {1040, 1044, 1045, 1049, 1053, 2002, 2003, 2005, 2006, 2013, 2055}
 _SQLITE_UNAVAILABLE = ("database is locked", "unable to open", "disk i/o error", "readonly")
+
+
+class _PyMySQLConnection(pymysql.connections.Connection):
+    """PyMySQL's connection with one TLS context per process for its default mode.
+
+    Given no ``ssl`` option, PyMySQL 1.2 prefers TLS (used when the server offers it) and builds
+    a new default context for every connection: Python reads the system's whole CA bundle for a
+    context that verifies nothing (``CERT_NONE``). That was 20-200 ms of CPU per connection here,
+    most of the suite's MariaDB set-up and a stall at every reconnect. The context is the same
+    each time and an ``SSLContext`` may be shared between threads, so it is built once.
+    """
+
+    _preferred_context = None
+
+    def _create_ssl_ctx(self, sslp):
+        if sslp != {}:  # explicit TLS options: PyMySQL's own handling, a context per connection
+            return super()._create_ssl_ctx(sslp)
+        context = _PyMySQLConnection._preferred_context
+        if context is None:  # two threads racing here build two equal contexts: harmless
+            context = _PyMySQLConnection._preferred_context = super()._create_ssl_ctx(sslp)
+        return context
+
+
+def _connect_mysql(*args: Any, **kwargs: Any) -> pymysql.connections.Connection:
+    return _PyMySQLConnection(*args, **kwargs)
+
+
+_connect_mysql.dbapi = pymysql  # DBUtils reads the driver's exceptions and thread safety from it
 
 
 class DatabaseUnavailable(Exception):
@@ -185,7 +214,7 @@ class Database:
             self.dialect = "mysql"
             options = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
             self._pool = PooledDB(
-                creator=pymysql,
+                creator=_connect_mysql,
                 mincached=0,  # connect lazily: the app must start even while the database is down
                 maxcached=pool_size,
                 maxconnections=0,

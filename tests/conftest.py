@@ -5,7 +5,10 @@ Every test that uses ``app`` or ``client`` runs twice, as ``[mariadb]`` and ``[e
 """
 from __future__ import annotations
 
+import functools
 import os
+import shutil
+import sqlite3
 import uuid
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -14,6 +17,7 @@ from urllib.parse import urlparse
 import pymysql
 import pytest
 import redis
+from werkzeug.security import generate_password_hash
 
 from octeth_domains import create_app
 from octeth_domains.db import Database
@@ -55,6 +59,19 @@ def redis_client() -> Iterator[redis.Redis]:
     client.ping()
     yield client
     client.close()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The embedded database with the schema applied, once for the session: every embedded test
+    starts from a copy (2 ms) instead of applying the schema files (about 0.1 s, a sync each)."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "octeth.sqlite"
+    Database(f"sqlite:///{path}").upgrade()
+    # Everything into the main file, so that copying that file alone copies the database.
+    connection = sqlite3.connect(path)
+    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    connection.close()
+    return path
 
 
 @pytest.fixture(params=["mariadb", "embedded"])
@@ -100,11 +117,18 @@ def make_env(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> Ca
 
 
 @pytest.fixture
-def make_app(make_env: Callable[..., dict[str, str]]):
+def make_app(request: pytest.FixtureRequest, make_env: Callable[..., dict[str, str]]):
     """Build an app on the test's backend with the schema applied."""
 
     def make(**overrides: str):
-        app = create_app(make_env(**overrides))
+        env = make_env(**overrides)
+        embedded = Path(env["OCTETH_INSTANCE_PATH"]) / "octeth.sqlite"
+        if not ({"OCTETH_DATABASE_URL", "OCTETH_TABLE_PREFIX"} & env.keys() or embedded.exists()):
+            # The default embedded database, not made yet: from the template (upgrade() below
+            # then finds every schema file applied).
+            embedded.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(request.getfixturevalue("sqlite_template"), embedded)
+        app = create_app(env)
         app.config["TESTING"] = True
         app.extensions["octeth_db"].upgrade()
         return app
@@ -120,6 +144,13 @@ def app(make_app):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@functools.lru_cache(maxsize=None)
+def _password_hash(password: str) -> str:
+    """One scrypt hash per password for the session: at about 0.1-0.2 s each, hashing for every
+    user was most of the suite's set-up time. Logging in still checks the real hash."""
+    return generate_password_hash(password)
 
 
 class Accounts:
@@ -139,7 +170,8 @@ class Accounts:
         group = group or self.group(**group_options)
         username = username or f"user-{uuid.uuid4().hex[:8]}"
         with self.app.extensions["octeth_db"].session() as db:
-            user_id, api_key = users.create_user(db, username, password, users.group_id_by_name(db, group))
+            user_id, api_key = users.insert_user(db, username, _password_hash(password),
+                                                 users.group_id_by_name(db, group))
         return {"UserID": user_id, "Username": username, "Password": password, "APIKey": api_key}
 
 

@@ -123,3 +123,15 @@ def test_bad_settings_are_refused_at_start(tmp_path):
                 {"OCTETH_DNS_TIMEOUT": "soon"}):
         with pytest.raises(config.ConfigError):
             config.from_environment(str(tmp_path), {"OCTETH_SECRET_KEY": "k", **env})
+
+
+def test_mysql_connections_share_one_tls_context(mysql_url):
+    """PyMySQL (1.2) prefers TLS when given no ssl option, and built a new context, reading the
+    system's whole CA bundle, for every connection: 0.02-0.2 s of CPU each. One per process now,
+    and TLS is still preferred (used whenever the server offers it)."""
+    drivers = []
+    for _ in range(2):
+        with Database(mysql_url).session() as connection:  # a new pool, so a new connection
+            drivers.append(connection._raw._con._con)  # DBUtils' wrappers, then PyMySQL's own
+    assert all(driver.ssl for driver in drivers)
+    assert drivers[0] is not drivers[1] and drivers[0].ctx is not None and drivers[0].ctx is drivers[1].ctx

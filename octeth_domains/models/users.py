@@ -1,6 +1,7 @@
 """Users, their groups and their sessions: the SQL behind authentication and the CLI."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -12,8 +13,12 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..db import Connection
 
-# Checked against when a username does not exist, so that a miss costs as long as a wrong password.
-_DUMMY_PASSWORD_HASH = generate_password_hash(secrets.token_hex(8))
+@functools.cache
+def _dummy_password_hash() -> str:
+    """Checked against when a username does not exist, so that a miss costs as long as a wrong
+    password. Made at the first sign-in, not at import: one scrypt hash (0.1 s and more) was paid
+    by every process that imports this module, every CLI command and gunicorn worker included."""
+    return generate_password_hash(secrets.token_hex(8))
 
 
 @dataclass(frozen=True)
@@ -111,6 +116,13 @@ def group_id_by_name(db: Connection, name: str) -> int | None:
 
 def create_user(db: Connection, username: str, password: str, group_id: int, email: str = "") -> tuple[int, str]:
     """Insert a user; return (UserID, API key). The key is shown this once and stored hashed."""
+    return insert_user(db, username, generate_password_hash(password), group_id, email)
+
+
+def insert_user(db: Connection, username: str, password_hash: str, group_id: int,
+                email: str = "") -> tuple[int, str]:
+    """``create_user`` with the password already hashed: the hash is the slow part (scrypt, about
+    0.1 s), and the tests create hundreds of users with one password, hashed once."""
     api_key = new_token()
     _, user_id = db.execute(
         "INSERT INTO {p}users (Username, EmailAddress, PasswordHash, APIKeyHash, RelUserGroupID,"
@@ -118,7 +130,7 @@ def create_user(db: Connection, username: str, password: str, group_id: int, ema
         (
             username,
             email,
-            generate_password_hash(password),
+            password_hash,
             token_hash(api_key),
             group_id,
             time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
@@ -159,7 +171,7 @@ def login_name(db: Connection, username: str) -> str:
 
 def user_by_password(db: Connection, username: str, password: str) -> User | None:
     row = db.one(_USER_SELECT + " WHERE u.Username = ?", (username,))
-    stored = row["PasswordHash"] if row and row["PasswordHash"] else _DUMMY_PASSWORD_HASH
+    stored = row["PasswordHash"] if row and row["PasswordHash"] else _dummy_password_hash()
     if not check_password_hash(stored, password) or row is None:
         return None
     return _user(row)
