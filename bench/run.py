@@ -830,16 +830,24 @@ def table(results: dict) -> str:
 
 
 def _only() -> str | None:
-    """`--only reverify` or BENCH_PHASES=reverify: the reverify phases (bench/reverify.py) alone."""
-    if "--only" in sys.argv[1:]:
-        return sys.argv[sys.argv.index("--only") + 1]
-    return os.environ.get("BENCH_PHASES") or None
+    """`--only reverify|http` or BENCH_PHASES=reverify|http; `--help` and anything unknown answer
+    before a run starts (a run takes minutes and loads the whole machine)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="bench/run.py", description="The service against the floor (bench/README.md). Without --only:"
+        " the HTTP phases, then the reverify phases. BENCH_DURATION and the other BENCH_* variables"
+        " are read from the environment.")
+    parser.add_argument("--only", choices=("http", "reverify"), default=os.environ.get("BENCH_PHASES") or None,
+                        help="run only these phases (default: BENCH_PHASES, else both)")
+    only = parser.parse_args().only
+    if only not in (None, "http", "reverify"):
+        parser.error(f"BENCH_PHASES={only!r}: http or reverify")
+    return only
 
 
 if __name__ == "__main__":
     only = _only()
-    if only not in (None, "reverify", "http"):
-        sys.exit(f"bench: unknown phases {only!r}: reverify or http")
     code = main() if only in (None, "http") else 0
     if code == 0 and only in (None, "reverify"):
         import reverify as reverify_bench  # bench/reverify.py, beside this file
