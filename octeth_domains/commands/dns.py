@@ -104,8 +104,9 @@ def _client(args: dict[str, Any], caller: Caller):
     # Recognised but not drivable, or drivable with no API URL configured (PowerDNS): code 8.
     if info is None or not info.drivable or not config.get(info.api_url_setting):
         raise APIError(8, unsupported)
-    if info.unavailable() is not None:
-        raise APIError(8, f"{unsupported} ({info.unavailable()})")
+    missing_extra = info.unavailable()
+    if missing_extra is not None:
+        raise APIError(8, f"{unsupported} ({missing_extra})")
     credentials = Credentials(key, args.get("ApiSecret"), args.get("ApiUser"), args.get("Username"))
     needed = info.missing(credentials)
     if needed is not None:
