@@ -19,7 +19,9 @@ Between phases nothing is reset: with ``--interval 0`` every run probes every En
 Results are merged into bench/results.json under ``reverify_*`` keys and ``reverify``.
 
 Environment: BENCH_REVERIFY_DOMAINS (20000), BENCH_REVERIFY_RSS (1000,100000),
-BENCH_REVERIFY_CONCURRENCY (64), BENCH_MYSQL_URL / BENCH_REDIS_URL as for run.py.
+BENCH_REVERIFY_CONCURRENCY (64), BENCH_MYSQL_URL / BENCH_REDIS_URL as for run.py;
+BENCH_PROFILE=reverify runs every runner under ``py-spy record`` (the stack files' names are
+logged; their peak RSS is then py-spy's, not the runner's).
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ import json
 import os
 import resource
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -62,35 +65,62 @@ log = logger("bench reverify")
 
 
 class BenchDNS(DNSServer):
-    """tests/dns_server.py's server, plus: silence for the domains named in ``silent`` (a query
-    about any name under them is read and dropped), and an instant CNAME for every name under
-    RSS_ZONE (100,000 domains' records need not be stored to be answered)."""
+    """tests/dns_server.py's server, plus: silence for the domains named in ``silent_domains`` (a
+    query about any name under them is read and dropped), and a CNAME for every name under
+    RSS_ZONE (100,000 domains' records need not be stored to be answered). Its answers are
+    cached (``cache_replies``): after the first phase, answering costs the shared cores little."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.silent_domains: frozenset[str] = frozenset()
-        self.count = 0
-        self._count_lock = threading.Lock()
+        self.cache_replies = True
+        self._silent_domains: frozenset[str] = frozenset()
+
+    @property
+    def count(self) -> int:
+        return self.received
+
+    @property
+    def silent_domains(self) -> frozenset[str]:
+        return self._silent_domains
+
+    @silent_domains.setter
+    def silent_domains(self, domains: frozenset[str]) -> None:
+        self._silent_domains = domains
+
+    def udp_reply(self, data: bytes) -> bytes | None:
+        # Silence is decided before the cache is read, so that the silent phase's answers cost
+        # what the other phases' do.
+        if self._silent_domains and self._silenced(_qname(data)):
+            self.received += 1
+            return None
+        return super().udp_reply(data)
+
+    def _silenced(self, name: str) -> bool:
+        labels = name.split(".")
+        return any(".".join(labels[i:]) in self._silent_domains for i in range(len(labels) - 1))
 
     def answer(self, request: DNSRecord) -> DNSRecord | None:
         name = str(request.q.qname).rstrip(".").lower()
-        with self._count_lock:
-            self.count += 1
         if name.endswith("." + RSS_ZONE):
             reply = DNSRecord(DNSHeader(id=request.header.id, qr=1, aa=1, rd=request.header.rd), q=request.q)
             reply.add_answer(RR(request.q.qname, QTYPE.CNAME, ttl=60, rdata=CNAME(RSS_TARGET)))
             return reply
-        if self.silent_domains:
-            labels = name.split(".")
-            if any(".".join(labels[i:]) in self.silent_domains for i in range(len(labels) - 1)):
-                return None
+        if self._silent_domains and self._silenced(name):
+            return None
         return super().answer(request)
 
 
+def _qname(data: bytes) -> str:
+    """The question's name in a query's wire form (never compressed there), lower case."""
+    labels, at = [], 12
+    while at < len(data) and data[at]:
+        labels.append(data[at + 1:at + 1 + data[at]].decode("ascii", "replace"))
+        at += 1 + data[at]
+    return ".".join(labels).lower()
 
 
 def seed(admin_url: str, name: str, domains: list[tuple[str, dict]]) -> None:
-    """Enabled domains of one user, written in bulk."""
+    """Enabled domains of one user, records verified, written in bulk."""
     connection = _admin(admin_url, name)
     created_at = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
     with connection.cursor() as cursor:
@@ -99,7 +129,11 @@ def seed(admin_url: str, name: str, domains: list[tuple[str, dict]]) -> None:
                        f" SELECT 'bench', UserGroupID, %s FROM {PREFIX}user_groups WHERE GroupName = 'Bench'", (created_at,))
         cursor.execute(f"SELECT UserID FROM {PREFIX}users WHERE Username = 'bench'")
         user_id = cursor.fetchone()[0]
-        rows = [(domain, user_id, created_at, encode({"DNSRecords": records}), encode(OPTIONS))
+        # Enabled, so every record verified, as the service leaves such a domain: a run then
+        # measures the steady state of cron's runs, not the first merge of a probe into new rows.
+        rows = [(domain, user_id, created_at,
+                 encode({"DNSRecords": {host: [*record[:2], True] for host, record in records.items()}}),
+                 encode(OPTIONS))
                 for domain, records in domains]
         for start in range(0, len(rows), 2000):
             cursor.executemany(
@@ -115,8 +149,20 @@ def runners(env: dict[str, str], count: int, concurrency: int, dns: BenchDNS) ->
     server_cpu = _cpu_s(resource.getrusage(resource.RUSAGE_SELF))
     started = time.monotonic()
     logs = [(tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")) for _ in range(count)]
-    processes = [subprocess.Popen([CLI, "reverify", "--concurrency", str(concurrency)], env=env,
-                                  stdout=out, stderr=err, text=True) for out, err in logs]
+
+    def command(index: int) -> list[str]:
+        runner = [CLI, "reverify", "--concurrency", str(concurrency)]
+        if "reverify" not in os.environ.get("BENCH_PROFILE", "").split(","):
+            return runner
+        # py-spy runs the runner itself: collapsed stacks for bench/profile.py, one file per runner.
+        spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+        stacks = tempfile.mkstemp(prefix=f"octeth_bench_profile-reverify-{count}x{index}-", suffix=".txt")[1]
+        log(f"runner {index} sampled by py-spy into {stacks}")
+        return [spy, "record", "--format", "raw", "--rate", "250",
+                *os.environ.get("BENCH_PROFILE_ARGS", "--gil").split(), "-o", stacks, "--", *runner]
+
+    processes = [subprocess.Popen(command(index), env=env, stdout=out, stderr=err, text=True)
+                 for index, (out, err) in enumerate(logs)]
     outputs = {}
     # Peak RSS from /proc's VmHWM, read while the process runs: wait4's ru_maxrss would count the
     # pages of this (large) process the child shared between fork and exec.
@@ -155,7 +201,7 @@ def runners(env: dict[str, str], count: int, concurrency: int, dns: BenchDNS) ->
         out, err = outputs[process.pid]
         if process.returncode != 0:
             raise RuntimeError(f"reverify exited {process.returncode}:\n{err[-3000:]}")
-        line = out.strip().splitlines()[-1]
+        line = [line for line in out.splitlines() if line.startswith("reverify:")][-1]  # py-spy writes here too
         counts = dict(zip(("claimed", "passed", "failed", "inconclusive", "demoted"),
                           (int(word) for word in line.replace(",", "").split()[1::2])))
         summaries.append({"line": line, **counts, "peak_rss_mb": rss_mb[process.pid], "cpu_s": cpu_s[process.pid]})
@@ -226,6 +272,7 @@ def run_phases() -> dict:
         dns.silent_domains = frozenset()
         log(f"10 % silent: {phases['silent']['domains_per_s']} domains/s, {phases['silent']['wall_s']} s")
 
+        dns.delay = 0.0  # the RSS phases measure memory, not DNS
         rss_env = {**base_env, "OCTETH_DATABASE_URL": _database_url(mysql_url, names["rss"])}
         seeded = 0
         for size in sorted(rss_sizes):

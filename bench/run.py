@@ -587,6 +587,7 @@ def main() -> int:
     secret = secrets.token_hex(32)
     admin = _admin(settings.mysql_url)
     dns = DNSServer()
+    dns.cache_replies = True  # a query asked again is answered without being built again
     processes: list[Gunicorn] = []
     results: dict = {}
     details: dict = {}

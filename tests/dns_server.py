@@ -20,11 +20,13 @@ every answer.
 
 from __future__ import annotations
 
+import heapq
 import socket
 import socketserver
 import struct
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from dnslib import CLASS, QTYPE, RCODE, RR, TXT, DNSHeader, DNSRecord, DNSLabel
@@ -78,8 +80,15 @@ class DNSServer:
         self.port = port
         self.queries: list[tuple[str, str]] = []
         self._initial_zones = [_key(zone) for zone in zones]
-        self._zones: list[str] = []
+        self._zones: set[str] = set()
         self._records: dict[tuple[str, str], list[RR]] = {}
+        # How many record sets sit at or below each name: a name exists when it is in here, so
+        # an answer costs the same with a hundred thousand records as with ten (the bench's).
+        self._names: Counter[str] = Counter()
+        # Off by default: a test reads ``queries``, which a cached answer does not log.
+        self.cache_replies = False
+        self._replies: dict[bytes, bytes] = {}
+        self.received = 0  # queries read, answered or not
         self._lock = threading.Lock()
         self._servers: list[socketserver.BaseServer] = []
         self._threads: list[threading.Thread] = []
@@ -99,8 +108,7 @@ class DNSServer:
         zone = _key(zone)
 
         with self._lock:
-            if zone not in self._zones:
-                self._zones.append(zone)
+            self._zones.add(zone)
 
         self._add_zone_defaults(zone)
 
@@ -120,7 +128,7 @@ class DNSServer:
         rr = _make_rr(name, rtype, value, ttl)
 
         with self._lock:
-            self._records[(_key(name), rtype)] = [rr]
+            self._put((_key(name), rtype), [rr])
 
     def add_record(
         self, name: str, rtype: str, value: str | Sequence[str], ttl: int = 60
@@ -130,7 +138,8 @@ class DNSServer:
         rr = _make_rr(name, rtype, value, ttl)
 
         with self._lock:
-            self._records.setdefault((_key(name), rtype), []).append(rr)
+            key = (_key(name), rtype)
+            self._put(key, self._records.get(key, []) + [rr])
 
     def remove(self, name: str, rtype: str | None = None) -> None:
         """Remove the ``rtype`` records at ``name``, or all of them."""
@@ -140,6 +149,22 @@ class DNSServer:
             for key in [k for k in self._records if k[0] == name]:
                 if rtype is None or key[1] == rtype.upper():
                     del self._records[key]
+                    self._count(key[0], -1)
+                    self._replies.clear()
+
+    def _put(self, key: tuple[str, str], rrs: list[RR]) -> None:
+        self._replies.clear()
+        if key not in self._records:
+            self._count(key[0], 1)
+        self._records[key] = rrs
+
+    def _count(self, name: str, step: int) -> None:
+        labels = name.rstrip(".").split(".")
+        for i in range(len(labels)):
+            above = ".".join(labels[i:]) + "."
+            self._names[above] += step
+            if self._names[above] <= 0:
+                del self._names[above]
 
     def clear(self) -> None:
         """Go back to the state of a new server: the constructor's zones
@@ -147,6 +172,8 @@ class DNSServer:
         switches off."""
         with self._lock:
             self._records.clear()
+            self._names.clear()
+            self._replies.clear()
             self._zones.clear()
             self.queries.clear()
             self.silent = False
@@ -214,13 +241,17 @@ class DNSServer:
         self.stop()
 
     def _zone_of(self, name: str) -> str | None:
-        matches = [z for z in self._zones if z == "." or name == z or name.endswith("." + z)]
-        return max(matches, key=len, default=None)
+        zones = self._zones
+        labels = name.rstrip(".").split(".")
+        for i in range(len(labels)):
+            if ".".join(labels[i:]) + "." in zones:
+                return ".".join(labels[i:]) + "."
+        return "." if "." in zones else None
 
     def _exists(self, name: str) -> bool:
         # An empty non-terminal (a name with only children) exists: it gets
         # NODATA, not NXDOMAIN, as on a real server.
-        return any(n == name or n.endswith("." + name) for n, _ in self._records)
+        return name in self._names
 
     def answer(self, request: DNSRecord) -> DNSRecord | None:
         """Return the reply to ``request``, or ``None`` to stay silent."""
@@ -231,13 +262,9 @@ class DNSServer:
         with self._lock:
             self.queries.append((qname.rstrip(".").lower(), qtype))
             silent = self.silent
-            delay = self.delay
 
         if silent:
             return None
-
-        if delay:
-            time.sleep(delay)
 
         reply = DNSRecord(
             DNSHeader(id=request.header.id, qr=1, aa=1, rd=request.header.rd),
@@ -285,6 +312,49 @@ class DNSServer:
 
         return reply
 
+    def udp_reply(self, data: bytes) -> bytes | None:
+        """The packed UDP answer to the query ``data`` (truncated when it exceeds the
+        query's EDNS size), None to stay silent. With ``cache_replies`` an answer is built
+        once per distinct query and reused, its ID replaced, until a record changes."""
+        self.received += 1
+
+        if self.cache_replies and not self.silent:
+            cached = self._replies.get(data[2:])
+
+            if cached is not None:
+                return data[:2] + cached
+
+        request = _parse(data)
+
+        if request is None:
+            return None
+
+        reply = self.answer(request)
+
+        if reply is None:
+            return None
+
+        sizes = [rr.rclass for rr in request.ar if rr.rtype == QTYPE.OPT]
+        limit = max(sizes + [_CLASSIC_UDP_SIZE])
+        packed = reply.pack()
+
+        if len(packed) > limit:
+            # Keep the question: dnspython rejects a reply without it.
+            truncated = DNSRecord(
+                DNSHeader(id=reply.header.id, bitmap=reply.header.bitmap, tc=1), q=reply.q
+            )
+            packed = truncated.pack()
+
+        if self.cache_replies:
+            self._replies[data[2:]] = packed[2:]
+
+        return packed
+
+    def forget_replies(self) -> None:
+        """Drop the cached answers (a subclass whose answers depend on more than the
+        records calls this when that changes)."""
+        self._replies.clear()
+
     @staticmethod
     def _owned(rr: RR, owner: DNSLabel) -> RR:
         # Answer with the name as asked, preserving its case.
@@ -311,13 +381,50 @@ def start_on_common_port(hosts: Sequence[str], **options) -> list[DNSServer]:
     raise OSError(f"No port free on all of {', '.join(hosts)}.")
 
 
-class _UDPServer(socketserver.ThreadingUDPServer):
-    daemon_threads = True
-    block_on_close = False
+class _UDPServer(socketserver.UDPServer):
+    """Answers on its serving thread, and sends each answer ``delay`` seconds later from a
+    second thread: a slow server costs a timer, not a sleeping thread per query (the bench
+    sends thousands a second, and shares the machine with what it measures)."""
 
     def __init__(self, address, handler, dns: DNSServer) -> None:
         self.dns = dns
+        self._due: list[tuple[float, int, bytes, object, socket.socket]] = []
+        self._sequence = 0
+        self._wake = threading.Condition()
+        self._closed = False
         super().__init__(address, handler)
+        threading.Thread(target=self._send_when_due, daemon=True).start()
+
+    def send(self, sock: socket.socket, packed: bytes, address: object, delay: float) -> None:
+        if delay <= 0:
+            sock.sendto(packed, address)
+            return
+        with self._wake:
+            self._sequence += 1
+            heapq.heappush(self._due, (time.monotonic() + delay, self._sequence, packed, address, sock))
+            self._wake.notify()
+
+    def _send_when_due(self) -> None:
+        with self._wake:
+            while not self._closed:
+                if not self._due:
+                    self._wake.wait()
+                    continue
+                wait = self._due[0][0] - time.monotonic()
+                if wait > 0:
+                    self._wake.wait(wait)
+                    continue
+                _, _, packed, address, sock = heapq.heappop(self._due)
+                try:
+                    sock.sendto(packed, address)
+                except OSError:
+                    pass  # closed meanwhile
+
+    def server_close(self) -> None:
+        with self._wake:
+            self._closed = True
+            self._wake.notify()
+        super().server_close()
 
 
 class _TCPServer(socketserver.ThreadingTCPServer):
@@ -341,28 +448,11 @@ def _parse(data: bytes) -> DNSRecord | None:
 class _UDPHandler(socketserver.BaseRequestHandler):
     def handle(self) -> None:
         data, sock = self.request
-        request = _parse(data)
+        dns = self.server.dns
+        packed = dns.udp_reply(data)
 
-        if request is None:
-            return
-
-        reply = self.server.dns.answer(request)
-
-        if reply is None:
-            return
-
-        sizes = [rr.rclass for rr in request.ar if rr.rtype == QTYPE.OPT]
-        limit = max(sizes + [_CLASSIC_UDP_SIZE])
-        packed = reply.pack()
-
-        if len(packed) > limit:
-            # Keep the question: dnspython rejects a reply without it.
-            truncated = DNSRecord(
-                DNSHeader(id=reply.header.id, bitmap=reply.header.bitmap, tc=1), q=reply.q
-            )
-            packed = truncated.pack()
-
-        sock.sendto(packed, self.client_address)
+        if packed is not None:
+            self.server.send(sock, packed, self.client_address, dns.delay)
 
 
 class _TCPHandler(socketserver.BaseRequestHandler):
@@ -381,10 +471,14 @@ class _TCPHandler(socketserver.BaseRequestHandler):
             if request is None:
                 return
 
+            self.server.dns.received += 1
             reply = self.server.dns.answer(request)
 
             if reply is None:
                 return
+
+            if self.server.dns.delay:
+                time.sleep(self.server.dns.delay)
 
             packed = reply.pack()
             self.request.sendall(struct.pack("!H", len(packed)) + packed)

@@ -2,6 +2,7 @@
 on 127.0.0.1 that knows the delegation of example.com (SOA, NS, glue) but none of the records, as
 a resolver with a stale cache, and the zone's two authoritative servers on 127.0.0.2 and 127.0.0.3,
 on one common port (OCTETH_DNS_AUTHORITATIVE_PORT)."""
+import json
 import re
 import time
 
@@ -239,13 +240,37 @@ def test_dns_shows_the_last_probe_whoever_ran_it(api_, app_, world):
     _, view = api_.dns(DomainID=domain_id)
     assert {d["Reason"] for d in view["Diagnostics"].values()} == {"ok"}
     assert set(view["Health"]) == {"DMARC", "SPF"}
+    health_seen = view["Health"]
     for server in world.authorities:
         server.remove(TRACK)
-    from octeth_domains.senderdomains import verification
+    world.resolver.queries.clear()
     with app_.app_context(), app_.extensions["octeth_db"].session() as db:
         assert background.run(db, app=app_).failed == 1
     _, view = api_.dns(DomainID=domain_id)
     assert view["Diagnostics"][TRACK]["Reason"] == "missing"
+    # reverify probes the records only: the health shown is the one the user's verify found.
+    assert view["Health"] == health_seen
+    assert not [name for name, rtype in world.resolver.queries if name.startswith("_dmarc.")]
+
+
+def test_reverify_keeps_the_health_an_earlier_release_stored_inside_the_probe(api_, app_, world):
+    domain_id, _ = create(api_)
+    world.publish(SL, "CNAME", TRACKING)
+    world.publish(TRACK, "CNAME", TRACKING)
+    diagnose(api_, domain_id)
+    kept = {"DMARC": {"Status": "warning", "Record": None, "Message": "kept", "Policy": None},
+            "SPF": {"Status": "ok", "Record": None, "Message": "kept"}}
+    with app_.app_context(), app_.extensions["octeth_db"].session() as db:
+        # As releases before migration 0007 wrote it: the health inside Probe, no Health column.
+        probe = json.loads(db.one("SELECT Probe FROM {p}sender_domain_probes WHERE DomainID = ?",
+                                  (domain_id,))["Probe"])
+        db.execute("UPDATE {p}sender_domain_probes SET Probe = ?, Health = NULL WHERE DomainID = ?",
+                   (json.dumps({**probe, "Health": kept}), domain_id))
+        assert api_.dns(DomainID=domain_id)[1]["Health"] == kept
+        assert background.run(db, app=app_).passed == 1
+    _, view = api_.dns(DomainID=domain_id)
+    assert view["Health"] == kept
+    assert {d["Reason"] for d in view["Diagnostics"].values()} == {"ok"}
 
 
 def test_get_and_list_bodies_do_not_change_with_diagnostics(api_, world):

@@ -121,16 +121,29 @@ def is_conflict(error: BaseException) -> bool:
     return isinstance(cause, sqlite3.OperationalError) and "locked" in str(cause).lower()
 
 
-def finish(db: Connection, domain_id: int, token: str, probed_at: int) -> bool:
-    """Release the claim ``token`` holds on the domain and note when it was probed; False when the
-    claim is no longer ``token``'s (it expired and another runner took it over). Inside the
-    transaction that records the probe, this is what makes a strike conditional on the claim."""
-    affected, _ = db.execute(
-        "UPDATE {p}reverify_claims SET ClaimToken = NULL, ClaimExpiresAt = 0, LastProbedAt = ?"
-        " WHERE DomainID = ? AND ClaimToken = ?",
-        (probed_at, domain_id, token),
-    )
-    return affected == 1
+def finish_many(db: Connection, claimed: list[tuple[int, str]], probed_at: int) -> set[int]:
+    """Release the claims of these ``(DomainID, token)`` and note when they were probed; returns the
+    DomainIDs whose claim was still their token's (the others expired and another runner took them
+    over). The claims are locked before they are checked, so none changes hands between the two;
+    inside the transaction that records the probes, this is what makes a strike conditional on
+    the claim."""
+    held: set[int] = set()
+    by_token: dict[str, list[int]] = {}
+    for domain_id, token in claimed:
+        by_token.setdefault(token, []).append(domain_id)
+    lock = " FOR UPDATE" if db.dialect == "mysql" else ""
+    for token, ids in by_token.items():
+        marks = ", ".join(["?"] * len(ids))
+        ours = [int(row["DomainID"]) for row in db.query(
+            f"SELECT DomainID FROM {{p}}reverify_claims WHERE ClaimToken = ? AND DomainID IN ({marks}){lock}",
+            (token, *ids))]
+        if ours:
+            db.execute(
+                "UPDATE {p}reverify_claims SET ClaimToken = NULL, ClaimExpiresAt = 0, LastProbedAt = ?"
+                f" WHERE ClaimToken = ? AND DomainID IN ({', '.join(['?'] * len(ours))})",
+                (probed_at, token, *ours))
+        held.update(ours)
+    return held
 
 
 def unfinished(db: Connection, cutoff: int) -> tuple[int, int | None]:

@@ -202,18 +202,41 @@ def enabled_domains(db: Connection) -> list[dict[str, Any]]:
     return db.query(f"SELECT {_COLUMNS} FROM {{p}}sender_domains WHERE Status = 'Enabled' ORDER BY DomainID")
 
 
-def save_probe(db: Connection, domain_id: int, checked_at: str, probe: dict) -> None:
-    """Keep the last probe's diagnostics and health of a domain (one row per domain)."""
+def save_probes(db: Connection, probes: list[tuple[int, str, dict, dict | None]]) -> None:
+    """Keep the last probe of each domain, ``(DomainID, CheckedAt, Diagnostics, Health)``, in one
+    statement (one row per domain). A ``Health`` of None (the probe did not check it) keeps the
+    health stored before."""
+    if not probes:
+        return
+    rows = ", ".join(["(?, ?, ?, ?)"] * len(probes))
     if db.dialect == "mysql":
-        sql = ("INSERT INTO {p}sender_domain_probes (DomainID, CheckedAt, Probe) VALUES (?, ?, ?)"
-               " ON DUPLICATE KEY UPDATE CheckedAt = VALUES(CheckedAt), Probe = VALUES(Probe)")
+        sql = (f"INSERT INTO {{p}}sender_domain_probes (DomainID, CheckedAt, Probe, Health) VALUES {rows}"
+               # Health first: MariaDB evaluates these in order, and Probe must still be the old
+               # one, which held the health before 0007.
+               " ON DUPLICATE KEY UPDATE Health = COALESCE(VALUES(Health), Health, JSON_EXTRACT(Probe, '$.Health')),"
+               " CheckedAt = VALUES(CheckedAt), Probe = VALUES(Probe)")
     else:
-        sql = ("INSERT INTO {p}sender_domain_probes (DomainID, CheckedAt, Probe) VALUES (?, ?, ?)"
-               " ON CONFLICT (DomainID) DO UPDATE SET CheckedAt = excluded.CheckedAt, Probe = excluded.Probe")
-    db.execute(sql, (domain_id, checked_at, encode(probe)))
+        sql = (f"INSERT INTO {{p}}sender_domain_probes (DomainID, CheckedAt, Probe, Health) VALUES {rows}"
+               " ON CONFLICT (DomainID) DO UPDATE SET CheckedAt = excluded.CheckedAt, Probe = excluded.Probe,"
+               " Health = COALESCE(excluded.Health, Health, json_extract(Probe, '$.Health'))")
+    db.execute(sql, [value for domain_id, checked_at, diagnostics, health in probes
+                     for value in (domain_id, checked_at, encode({"Diagnostics": diagnostics}),
+                                   None if health is None else encode(health))])
+
+
+def mark_verified(db: Connection, domain_ids: list[int], at: str) -> None:
+    """Set ``LastVerifiedAt`` of these rows, nothing else (the probe changed nothing in them)."""
+    if domain_ids:
+        db.execute(f"UPDATE {{p}}sender_domains SET LastVerifiedAt = ?, Revision = Revision + 1"
+                   f" WHERE DomainID IN ({', '.join(['?'] * len(domain_ids))})", (at, *domain_ids))
 
 
 def last_probe(db: Connection, domain_id: int) -> dict | None:
-    row = db.one("SELECT Probe FROM {p}sender_domain_probes WHERE DomainID = ?", (domain_id,))
+    """``{"Diagnostics": ..., "Health": ...}`` of the domain's last probe, None before the first."""
+    row = db.one("SELECT Probe, Health FROM {p}sender_domain_probes WHERE DomainID = ?", (domain_id,))
     probe = decode(row["Probe"]) if row else None
-    return probe if isinstance(probe, dict) else None
+    if not isinstance(probe, dict):
+        return None
+    if row["Health"] is not None:
+        probe["Health"] = decode(row["Health"])
+    return probe

@@ -10,20 +10,23 @@ database (:mod:`octeth_domains.models.claims`):
   together, or by a cron interval shorter than a run, probe each due domain once between them;
 - a probe's outcome is recorded in the same transaction that releases the claim, and only while the
   claim is still the runner's: a domain gets at most one strike per probe, never one per runner;
-- claimed domains are probed as a stream, ``concurrency`` at a time, on the run's own threads and
-  with its own bounded pool of lookups: a domain whose servers never answer holds one slot for
-  its own timeout, and nobody waits for it;
+- claimed domains are probed as a stream, ``concurrency`` at a time, on one event loop of the run's
+  own (so the lookups in flight are bounded by the domains in flight): a domain whose servers
+  never answer holds one slot for its own timeout, and nobody waits for it;
+- the probes that ended are recorded together, a few statements for all of them;
 - rows are read a page at a time and let go once recorded: memory does not grow with the domains;
 - when nothing is left to claim but other runners still hold due domains, the runner waits for
   them, and takes over the claims that expire (their runner died).
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
+import threading
 import time
 from collections import deque
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -36,10 +39,6 @@ from . import verification
 log = logging.getLogger(__name__)
 
 MAX_CONCURRENCY = 256
-# A domain's lookups all go out at once; the run's lookup pool has room for this many per domain
-# in flight (the built-in template has five records), so lookups are bounded by --concurrency
-# without making a domain queue behind its own records.
-LOOKUPS_PER_DOMAIN = 5
 CLAIM_BATCH = 32  # domains claimed per statement, at most
 POLL_SECONDS = 1.0  # how often a runner with nothing to claim looks at the others' claims
 
@@ -63,32 +62,21 @@ class Summary:
 
 # The seam to verification ------------------------------------------------------------------------
 # Everything this module knows about how a domain is probed and how an outcome changes its row is
-# in these four functions. When verification changes (another lookup strategy, another outcome
+# in these three functions. When verification changes (another lookup strategy, another outcome
 # type), re-point them and nothing else.
 
-def _lookup_pool(concurrency: int) -> ThreadPoolExecutor | None:
-    """The run's own pool for lookups, where a probe needs one. Verification's lookups run on
-    asyncio in the probing thread (every server of a domain asked side by side), so the number in
-    flight is bounded by the domains in flight: no pool."""
-    return None
+async def _probe(settings: Any, row: dict[str, Any]) -> Any:
+    """Probe the records of ``row`` afresh, on the run's event loop (verification.probe_records:
+    no cache, the health left as the user's verify found it)."""
+    return await verification.probe_records(settings, verification.stored_records(row), row["SenderDomain"])
 
 
-def _probe(row: dict[str, Any], lookups: ThreadPoolExecutor | None) -> Any:
-    """Probe the records of ``row`` afresh (the 60-second cache is refreshed, not read), running
-    the lookups on ``lookups``. Called on a worker thread inside the app context."""
-    settings = current_app.extensions["octeth_senderdomains"]
-    return verification.probe(settings, int(row["DomainID"]), verification.stored_records(row), use_cache=False,
-                              domain=row["SenderDomain"])
-
-
-def _record(db: Connection, row: dict[str, Any], outcome: Any) -> dict[str, Any] | None:
-    """Merge ``outcome`` into the stored row by reverify's rule (Enabled rows only; the third
-    definite failure in a row demotes); return the row as now stored, None when the outcome says
-    nothing about it any more (the domain is no longer Enabled, or its records were regenerated).
-    Called inside the transaction that releases the claim."""
-    result = verification.record_outcome(db, row, verification.stored_records(row), outcome, manual_approval=False,
-                                         background=True)
-    return None if result is None else result[0]
+def _record(db: Connection, probed: list[tuple[dict[str, Any], Any]]) -> list[dict[str, Any] | None]:
+    """Merge each ``(row, outcome)`` into its stored row by reverify's rule (Enabled rows only; the
+    third definite failure in a row demotes); for each, the row as now stored, None when the
+    outcome says nothing about it any more (the domain is no longer Enabled, or its records were
+    regenerated). Called inside the transaction that releases the claims."""
+    return verification.record_background(db, probed)
 
 
 def _verdict(outcome: Any) -> str:
@@ -140,72 +128,89 @@ def run(db: Connection, concurrency: int = 32, interval: float = 0, claim_ttl: f
     cutoff = run_started - int(interval * 1000)
     batch = min(CLAIM_BATCH, concurrency)
     poll = min(POLL_SECONDS, ttl_ms / 4000)
-    lookups = _lookup_pool(concurrency)
+    settings = app.extensions["octeth_senderdomains"]
+    with _EventLoop() as loop:
+        return _stream(db, clock, concurrency, batch, poll, ttl_ms, cutoff, run_started,
+                       lambda row: loop.submit(_probe(settings, row)), advance)
 
-    def probe_one(row: dict[str, Any]) -> Any:
-        with app.app_context():
-            return _probe(row, lookups)
 
-    try:
-        summary = _stream(db, clock, concurrency, batch, poll, ttl_ms, cutoff, run_started, probe_one, advance)
-    finally:
-        if lookups is not None:
-            lookups.shutdown(wait=False)  # a lookup past its timeout ends on its own
-    return summary
+class _EventLoop:
+    """One asyncio loop on a thread of its own, where every domain in flight is probed: the lookups
+    of all of them wait side by side, with no thread per domain to switch between."""
+
+    def __enter__(self) -> "_EventLoop":
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="reverify-probes", daemon=True)
+        self._thread.start()
+        return self
+
+    def submit(self, coroutine: Any) -> Future:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+
+    def __exit__(self, *exc_info: object) -> None:
+        async def cancel_the_rest() -> None:
+            tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        asyncio.run_coroutine_threadsafe(cancel_the_rest(), self._loop).result()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()
 
 
 def _stream(db: Connection, clock: _Clock, concurrency: int, batch: int, poll: float, ttl_ms: int, cutoff: int,
-            run_started: int, probe_one: Callable[[dict[str, Any]], Any],
+            run_started: int, probe_one: Callable[[dict[str, Any]], Future],
             advance: Callable[[int], Any]) -> Summary:
     """Claim, probe and record until no due domain is left unprobed (see the module's text)."""
     summary = Summary()
     pending: deque[_Claimed] = deque()
     in_flight: dict[Future, _Claimed] = {}
     after, exhausted, retaking = 0, False, False
-    with ThreadPoolExecutor(concurrency, thread_name_prefix="reverify") as domains:
-        while True:
-            if not exhausted and len(pending) < batch:
-                now = clock.now()
-                token = secrets.token_hex(16)
-                rows, last = _retrying(lambda: claims.claim(
-                    db, token, after=after, limit=batch, cutoff=cutoff, now=now, expires=now + ttl_ms,
-                    run_started=run_started))
-                if last is None:
-                    exhausted = True
-                else:
-                    after = last
-                if rows:
-                    retaking = False
-                    pending.extend(_Claimed(row, token, now + ttl_ms) for row in rows)
-            while pending and len(in_flight) < concurrency:
-                item = pending.popleft()
-                if clock.now() >= item.expires:
-                    continue  # held too long before its turn: another runner may have it now
-                in_flight[domains.submit(probe_one, item.row)] = item
-            if in_flight:
-                done, _ = wait(in_flight, timeout=poll, return_when=FIRST_COMPLETED)
-                finished = [(in_flight.pop(future), future) for future in done]
-                if finished:
-                    counts = _retrying(lambda: _record_all(db, finished, clock))
-                    for name, value in counts.__dict__.items():
-                        setattr(summary, name, getattr(summary, name) + value)
-                    advance(len(finished))
-                continue
-            if pending or not exhausted:
-                continue
-            # Nothing left to claim from here on. Due domains other runners hold are either being
-            # probed (wait for them) or were left by a runner that died (take them over when their
-            # claims expire); either way this runner ends only when none is left.
-            count, expires = claims.unfinished(db, cutoff)
-            if not count:
-                break
-            wait_ms = expires - clock.now()
-            if wait_ms >= 0:
-                time.sleep(min(poll, wait_ms / 1000 + 0.001))
-                continue
-            if retaking:  # the last pass found the expired claims locked: let their holder finish
-                time.sleep(poll / 10)
-            after, exhausted, retaking = 0, False, True  # a claim expired: go over the domains again
+    while True:
+        if not exhausted and len(pending) < batch:
+            now = clock.now()
+            token = secrets.token_hex(16)
+            rows, last = _retrying(lambda: claims.claim(
+                db, token, after=after, limit=batch, cutoff=cutoff, now=now, expires=now + ttl_ms,
+                run_started=run_started))
+            if last is None:
+                exhausted = True
+            else:
+                after = last
+            if rows:
+                retaking = False
+                pending.extend(_Claimed(row, token, now + ttl_ms) for row in rows)
+        while pending and len(in_flight) < concurrency:
+            item = pending.popleft()
+            if clock.now() >= item.expires:
+                continue  # held too long before its turn: another runner may have it now
+            in_flight[probe_one(item.row)] = item
+        if in_flight:
+            done, _ = wait(in_flight, timeout=poll, return_when=FIRST_COMPLETED)
+            finished = [(in_flight.pop(future), future) for future in done]
+            if finished:
+                counts = _retrying(lambda: _record_all(db, finished, clock))
+                for name, value in counts.__dict__.items():
+                    setattr(summary, name, getattr(summary, name) + value)
+                advance(len(finished))
+            continue
+        if pending or not exhausted:
+            continue
+        # Nothing left to claim from here on. Due domains other runners hold are either being
+        # probed (wait for them) or were left by a runner that died (take them over when their
+        # claims expire); either way this runner ends only when none is left.
+        count, expires = claims.unfinished(db, cutoff)
+        if not count:
+            break
+        wait_ms = expires - clock.now()
+        if wait_ms >= 0:
+            time.sleep(min(poll, wait_ms / 1000 + 0.001))
+            continue
+        if retaking:  # the last pass found the expired claims locked: let their holder finish
+            time.sleep(poll / 10)
+        after, exhausted, retaking = 0, False, True  # a claim expired: go over the domains again
     return summary
 
 
@@ -229,9 +234,11 @@ def _record_all(db: Connection, finished: list[tuple[_Claimed, Future]], clock: 
     now = clock.now()
     summary = Summary()
     with db.transaction(lock=True):
+        held = claims.finish_many(db, [(int(item.row["DomainID"]), item.token) for item, _ in finished], now)
+        probed = []
         for item, future in finished:
             domain_id = int(item.row["DomainID"])
-            if not claims.finish(db, domain_id, item.token, now):
+            if domain_id not in held:
                 continue
             summary.claimed += 1
             error = future.exception()
@@ -239,12 +246,12 @@ def _record_all(db: Connection, finished: list[tuple[_Claimed, Future]], clock: 
                 log.warning("reverify: probing sender domain %s failed: %r", domain_id, error)
                 summary.inconclusive += 1
                 continue
-            outcome = future.result()
-            stored = _record(db, item.row, outcome)
+            probed.append((item.row, future.result()))
+        for (row, outcome), stored in zip(probed, _record(db, probed)):
             if stored is None:
                 continue  # no longer Enabled, or regenerated, since it was claimed
             verdict = _verdict(outcome)
             setattr(summary, verdict, getattr(summary, verdict) + 1)
-            if stored["Status"] != item.row["Status"]:
+            if stored["Status"] != row["Status"]:
                 summary.demoted += 1
     return summary

@@ -110,7 +110,8 @@ def forget_probe(settings: DomainSettings, row: dict[str, Any]) -> None:
 
 def probe(settings: DomainSettings, domain_id: int, records: Records, use_cache: bool = True,
           domain: str | None = None) -> Outcome:
-    """Look ``records`` up live, or reuse an outcome of the last 60 seconds for the same set."""
+    """Look ``records`` up live, or reuse an outcome of the last 60 seconds for the same set;
+    with ``domain``, its health too (SPEC §10)."""
     if not records:
         return Outcome({}, model.now())
     as_json = dnsrecords.to_json(records)
@@ -126,15 +127,30 @@ def probe(settings: DomainSettings, domain_id: int, records: Records, use_cache:
         pending = domainhealth.start(domain, settings.dns_servers, settings.dns_timeout)
     found = verify.probe(as_json, settings.dns_servers, settings.dns_timeout, authoritative=settings.authoritative,
                          port=settings.authoritative_port, zones=settings.zones, domain=domain)
-    checks = {host: Check(result.passed, result.definite, result.reason, list(result.found), result.hint,
-                          result.source) for host, result in found.items()}
     if pending is not None:
         health = domainhealth.finish(pending, settings.dns_timeout)
         if settings.health_cache_ttl > 0 and domainhealth.answered(health):
             settings.cache.set(_health_key(domain), health, ttl=settings.health_cache_ttl)
-    outcome = Outcome(checks, checked_at, health)
+    outcome = Outcome(_checks(found), checked_at, health)
     settings.cache.set(key, outcome.to_cache(), ttl=CACHE_TTL)
     return outcome
+
+
+async def probe_records(settings: DomainSettings, records: Records, domain: str) -> Outcome:
+    """``reverify``'s probe: the records of ``domain`` looked up afresh, on the running event loop,
+    and nothing else. The 60-second cache is neither read nor filled (a run over a million domains
+    would fill it with what nobody asks for), and the health is left as the user's last verify
+    found it (model.save_probes keeps it): its lookups outnumber the records' own."""
+    checked_at = model.now()
+    found = await verify.probe_async(dnsrecords.to_json(records), settings.dns_servers, settings.dns_timeout,
+                                     authoritative=settings.authoritative, port=settings.authoritative_port,
+                                     zones=settings.zones, domain=domain)
+    return Outcome(_checks(found), checked_at)
+
+
+def _checks(found: dict[str, verify.RecordOutcome]) -> dict[str, Check]:
+    return {host: Check(result.passed, result.definite, result.reason, list(result.found), result.hint, result.source)
+            for host, result in found.items()}
 
 
 def _health_key(domain: str) -> str:
@@ -211,7 +227,7 @@ def record_outcome(db: Connection, row: dict[str, Any], checked: Records, outcom
     Only definite answers change a stored flag. When the outcome changes nothing else in ``row``,
     only ``LastVerifiedAt`` is written, without a lock: most verifies of a working domain end
     there. Otherwise the row is read again under a lock and the merge redone on what is stored
-    now. A fresh probe's diagnostics and health are kept (model.save_probe) for ``dns``.
+    now. A fresh probe's diagnostics and health are kept (model.save_probes) for ``dns``.
     ``background`` is ``reverify``'s rule: it acts on Enabled domains only, and a definite failure
     demotes at the third run in a row.
     """
@@ -244,10 +260,42 @@ def record_outcome(db: Connection, row: dict[str, Any], checked: Records, outcom
 
 
 def _keep_probe(db: Connection, domain_id: int, checked: Records, outcome: Outcome) -> None:
+    model.save_probes(db, _probe_to_keep(domain_id, checked, outcome))
+
+
+def _probe_to_keep(domain_id: int, checked: Records, outcome: Outcome) -> list[tuple[int, str, dict, dict | None]]:
     # A cached outcome is the probe already kept; only a fresh one is written.
     if outcome.fresh and checked:
-        model.save_probe(db, domain_id, outcome.checked_at, {
-            "Diagnostics": outcome.diagnostics(checked), "Health": outcome.health})
+        return [(domain_id, outcome.checked_at, outcome.diagnostics(checked), outcome.health)]
+    return []
+
+
+def record_background(db: Connection, probed: list[tuple[dict[str, Any], Outcome]]) -> list[dict[str, Any] | None]:
+    """``reverify``'s :func:`record_outcome` for many domains at once, inside the caller's
+    transaction: for each ``(row as claimed, outcome)`` the row as now stored, or None when the
+    outcome says nothing about it any more. The rows the outcome leaves as they were (most of a
+    run's: an Enabled domain whose records still pass) are written together, in two statements
+    for them all; the others one by one, as a user's verify would."""
+    now = model.now()
+    stored: list[dict[str, Any] | None] = []
+    unchanged: list[int] = []
+    probes: list[tuple[int, str, dict, dict | None]] = []
+    for row, outcome in probed:
+        checked = stored_records(row)
+        merge = _merge(row, checked, outcome, False, True)
+        if merge is None:
+            stored.append(None)
+        elif merge.changed:
+            result = record_outcome(db, row, checked, outcome, manual_approval=False, background=True)
+            stored.append(None if result is None else result[0])
+        else:
+            domain_id = int(row["DomainID"])
+            unchanged.append(domain_id)
+            probes.extend(_probe_to_keep(domain_id, checked, outcome))
+            stored.append({**row, "LastVerifiedAt": now})
+    model.mark_verified(db, unchanged, now)
+    model.save_probes(db, probes)
+    return stored
 
 
 def last_diagnostics(db: Connection, domain_id: int, records: Records) -> tuple[dict[str, Any], Any]:

@@ -588,6 +588,22 @@ def probe(
     it cannot be found. Items after the value (the stored verified flag) are
     ignored. Raises :exc:`ValueError` for a record type it cannot check.
     """
+    return run_async(probe_async(records, servers, timeout, authoritative=authoritative, port=port, zones=zones,
+                                 domain=domain))
+
+
+async def probe_async(
+    records: Mapping[str, Sequence[Any]],
+    servers: Sequence[tuple[str, int]] | None = None,
+    timeout: float = 3.0,
+    *,
+    authoritative: bool = False,
+    port: int = 53,
+    zones: ZoneCache | None = None,
+    domain: str | None = None,
+) -> dict[str, RecordOutcome]:
+    """:func:`probe` on the running event loop: ``reverify`` keeps every domain in flight on one
+    loop, where a thread per domain would pay for the switching between them."""
     for host, record in records.items():
         if str(record[0]).upper() not in _SUPPORTED:
             raise ValueError(f"Cannot verify record type {record[0]!r} at {host!r}.")
@@ -602,7 +618,7 @@ def probe(
             bad[host] = _outcome("missing", [], hints.unpublishable(host), RESOLVER)
     resolver = _Resolver(list(servers) if servers is not None else _system_servers())
     rest = {host: record for host, record in records.items() if host not in bad}
-    found = run_async(_probe(rest, resolver, timeout, authoritative, port, zones, domain)) if rest else {}
+    found = await _probe(rest, resolver, timeout, authoritative, port, zones, domain) if rest else {}
     return {host: bad.get(host) or found[host] for host in records}
 
 
