@@ -1,13 +1,17 @@
 """The floor of `make bench`: the fastest this stack (Flask, PyMySQL, gunicorn gthread, MariaDB) can
 answer the product's two read paths. Not part of the product.
 
-Two routes, each one SELECT on the product's own table and nothing else (no authentication, no
-rate limit, no envelope):
+Two routes, each the product's own statement and nothing else (no authentication, no rate limit,
+no envelope, no rendering beyond the rows as JSON):
 
-- ``GET /floor/senderdomain?DomainID=N``  the get path's SELECT by primary key, the row as JSON;
-- ``GET /floor/senderdomains?UserID=N``  the list path's SELECT of a user's rows, as a JSON list.
+- ``GET /floor/senderdomain?DomainID=N&UserID=U``  the get path's SELECT (the row by primary key,
+  with the sums of its stats: Octeth v5.9.4's fields), the row as JSON;
+- ``GET /floor/senderdomains?UserID=N``  the list path's SELECT of a user's rows with their stats
+  and the list's version, as a JSON list.
 
-One PyMySQL connection per thread, kept for the life of the worker. Served by bench/run.py with
+The statements are imported from octeth_domains.models.senderdomains, so the floor reads what
+the service reads, whatever the service's SQL becomes. One PyMySQL connection per thread, kept
+for the life of the worker. Served by bench/run.py with
 ``gunicorn -c gunicorn.conf.py --pythonpath bench floor:app``, the product's settings.
 """
 from __future__ import annotations
@@ -22,16 +26,17 @@ import pymysql
 import pymysql.cursors
 from flask import Flask, Response, request
 
+from octeth_domains.db import _prepare
+from octeth_domains.models import senderdomains, stats
+
 _URL = urlparse(os.environ["OCTETH_DATABASE_URL"])
 _PREFIX = os.environ.get("OCTETH_TABLE_PREFIX", "oempro_")
-# The product's column list (octeth_domains/models/senderdomains.py), so both read the same bytes.
-_COLUMNS = (
-    "DomainID, SenderDomain, RelUserID, CreatedAt, Status, VerificationMeta, PolicyMeta, Options,"
-    " Approved, FailedChecks"
-)
-GET_SQL = f"SELECT {_COLUMNS} FROM {_PREFIX}sender_domains WHERE DomainID = %s"
-LIST_SQL = (f"SELECT {_COLUMNS} FROM {_PREFIX}sender_domains"
-            " WHERE RelUserID = %s AND Status <> 'Deleted' ORDER BY DomainID")
+
+
+# As octeth_domains/db.py runs them on MariaDB: the prefix in, %s for ?.
+GET_SQL = _prepare(senderdomains._GET_WITH_STATS, "mysql", _PREFIX)
+LIST_SQL = _prepare(senderdomains._LIST, "mysql", _PREFIX)
+_VERSION_PARTS = len(senderdomains._VERSION)
 
 _local = threading.local()
 app = Flask(__name__)
@@ -54,9 +59,9 @@ def _connection() -> pymysql.connections.Connection:
     return connection
 
 
-def _query(sql: str, value: int) -> list[dict]:
+def _query(sql: str, args: tuple) -> list[dict]:
     with _connection().cursor() as cursor:
-        cursor.execute(sql, (value,))
+        cursor.execute(sql, args)
         return cursor.fetchall()
 
 
@@ -69,7 +74,8 @@ def _json(value: object) -> Response:
 
 @app.get("/floor/senderdomain")
 def get_one() -> Response:
-    rows = _query(GET_SQL, int(request.args["DomainID"]))
+    domain_id, user_id = int(request.args["DomainID"]), int(request.args["UserID"])
+    rows = _query(GET_SQL, stats.window_args(stats.today()) + (domain_id, domain_id, user_id))
     if not rows:
         return _json({"Success": False}), 404
     return _json({"Success": True, "SenderDomain": rows[0]})
@@ -77,4 +83,6 @@ def get_one() -> Response:
 
 @app.get("/floor/senderdomains")
 def list_rows() -> Response:
-    return _json({"Success": True, "SenderDomains": _query(LIST_SQL, int(request.args["UserID"]))})
+    user_id = int(request.args["UserID"])
+    args = (user_id,) * _VERSION_PARTS + stats.window_args(stats.today()) + (user_id, user_id)
+    return _json({"Success": True, "SenderDomains": _query(LIST_SQL, args)})

@@ -632,7 +632,7 @@ def main() -> int:
         get_path = f"/api/v1/user.senderdomain?DomainID={one.domains[0][0]}&APIKey={one.api_key}"
         list1_path = f"/api/v1/user.senderdomains?APIKey={one.api_key}"
         list1000_path = f"/api/v1/user.senderdomains?APIKey={big.api_key}"
-        floor_get_path = f"/floor/senderdomain?DomainID={one.domains[0][0]}"
+        floor_get_path = f"/floor/senderdomain?DomainID={one.domains[0][0]}&UserID={one.user_id}"
         floor_list_path = f"/floor/senderdomains?UserID={one.user_id}"
         service.wait_ready(base + "/api/v1/user.senderdomains")
         floor.wait_ready(floor_base + floor_get_path)

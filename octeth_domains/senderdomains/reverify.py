@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 
 MAX_CONCURRENCY = 256
 CLAIM_BATCH = 32  # domains claimed per statement, at most
+RECORD_BATCH = 32  # probes recorded per transaction, at most
+RECORD_WAIT = 0.05  # seconds an ended probe waits for others to be recorded with
 POLL_SECONDS = 1.0  # how often a runner with nothing to claim looks at the others' claims
 
 
@@ -167,6 +169,8 @@ def _stream(db: Connection, clock: _Clock, concurrency: int, batch: int, poll: f
     summary = Summary()
     pending: deque[_Claimed] = deque()
     in_flight: dict[Future, _Claimed] = {}
+    finished: list[tuple[_Claimed, Future]] = []  # probes that ended, not recorded yet
+    finished_since = 0.0
     after, exhausted, retaking = 0, False, False
     while True:
         if not exhausted and len(pending) < batch:
@@ -188,13 +192,20 @@ def _stream(db: Connection, clock: _Clock, concurrency: int, batch: int, poll: f
                 continue  # held too long before its turn: another runner may have it now
             in_flight[probe_one(item.row)] = item
         if in_flight:
-            done, _ = wait(in_flight, timeout=poll, return_when=FIRST_COMPLETED)
-            finished = [(in_flight.pop(future), future) for future in done]
-            if finished:
-                counts = _retrying(lambda: _record_all(db, finished, clock))
-                for name, value in counts.__dict__.items():
-                    setattr(summary, name, getattr(summary, name) + value)
-                advance(len(finished))
+            # Probes that ended wait a moment for others, so that one transaction records many.
+            linger = poll if not finished else max(0.0, RECORD_WAIT - (time.monotonic() - finished_since))
+            done, _ = wait(in_flight, timeout=linger, return_when=FIRST_COMPLETED)
+            if done and not finished:
+                finished_since = time.monotonic()
+            finished.extend((in_flight.pop(future), future) for future in done)
+        if finished and (len(finished) >= RECORD_BATCH or not in_flight
+                         or time.monotonic() - finished_since >= RECORD_WAIT):
+            recording, finished = finished, []
+            counts = _retrying(lambda: _record_all(db, recording, clock))
+            for name, value in counts.__dict__.items():
+                setattr(summary, name, getattr(summary, name) + value)
+            advance(len(recording))
+        if in_flight or finished:
             continue
         if pending or not exhausted:
             continue
