@@ -115,31 +115,36 @@ def _questions(domain: str) -> list[tuple[str, str]]:
             *((f"_dmarc.{parent}", "TXT") for parent in parents)]
 
 
-async def _fetch(questions: list[tuple[str, str]], servers: Sequence[tuple[str, int]] | None,
-                 timeout: float) -> dict[tuple[str, str], Any]:
+async def prefetch(domain: str, servers: Sequence[tuple[str, int]] | None,
+                   timeout: float) -> dict[tuple[str, str], Any]:
+    """checkdmarc's lookups of ``domain`` (:func:`_questions`), all at once, on the running event
+    loop: a verify asks them beside its record lookups, on the same loop. Their answers, or the
+    DNS errors they ended with, for :func:`start`."""
+    questions = _questions(domain)
     base = make_resolver(servers, timeout)
     resolver = dns.asyncresolver.Resolver(configure=False)
     for name in ("nameservers", "timeout", "lifetime", "search", "use_search_by_default", "cache"):
         setattr(resolver, name, getattr(base, name))
     found = await asyncio.gather(*(resolver.resolve(name, rdtype) for name, rdtype in questions),
                                  return_exceptions=True)
-    return dict(zip(questions, found))
+    return {key: value for key, value in zip(questions, found)
+            if not isinstance(value, BaseException) or isinstance(value, dns.exception.DNSException)}
 
 
-def _check_both(domain: str, servers: Sequence[tuple[str, int]] | None, timeout: float) -> dict[str, Any]:
-    """Both checks of one domain: checkdmarc's lookups fetched side by side first, then its checks
-    run on those answers (a lookup it makes beyond them, an SPF include, is asked live)."""
-    questions = _questions(domain)
-    answers = {key: value for key, value in run_async(_fetch(questions, servers, timeout)).items()
-               if not isinstance(value, BaseException) or isinstance(value, dns.exception.DNSException)}
+def _check_both(domain: str, servers: Sequence[tuple[str, int]] | None, timeout: float,
+                answers: dict[tuple[str, str], Any]) -> dict[str, Any]:
+    """Both checks of one domain, run on the prefetched answers (a lookup checkdmarc makes beyond
+    them, an SPF include, is asked live)."""
     resolver = _Prefetched(make_resolver(servers, timeout), answers)
     return {"DMARC": check_dmarc(domain, resolver, timeout), "SPF": check_spf(domain, resolver, timeout)}
 
 
-def start(domain: str, servers: Sequence[tuple[str, int]] | None, timeout: float) -> Future:
-    """Start the checks beside the record probe (a leaf task: nothing in the pool waits on the
-    pool); :func:`finish` collects them."""
-    return _POOL.submit(_check_both, domain, servers, timeout)
+def start(domain: str, servers: Sequence[tuple[str, int]] | None, timeout: float,
+          answers: dict[tuple[str, str], Any]) -> Future:
+    """Start the checks on the ``answers`` of :func:`prefetch`, on the pool (a leaf task: nothing
+    in the pool waits on the pool), so that :func:`finish` can bound them, SPF includes asked live
+    included; :func:`finish` collects them."""
+    return _POOL.submit(_check_both, domain, servers, timeout, answers)
 
 
 def finish(started: Future, timeout: float) -> dict[str, Any]:
@@ -162,4 +167,5 @@ def answered(health: dict[str, Any]) -> bool:
 
 
 def check(domain: str, servers: Sequence[tuple[str, int]] | None, timeout: float) -> dict[str, Any]:
-    return finish(start(domain, servers, timeout), timeout)
+    """The health of ``domain`` on its own (no record probe beside it)."""
+    return finish(start(domain, servers, timeout, run_async(prefetch(domain, servers, timeout))), timeout)

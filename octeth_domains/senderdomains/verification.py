@@ -7,6 +7,8 @@ refusals are :class:`~.errors.DomainError`.
 """
 from __future__ import annotations
 
+import asyncio
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -122,13 +124,27 @@ def probe(settings: DomainSettings, domain_id: int, records: Records, use_cache:
         if outcome is not None:
             return outcome
     checked_at = model.now()
-    health, pending = (_cached_health(settings, domain), None) if domain else (None, None)
-    if domain and health is None:
-        pending = domainhealth.start(domain, settings.dns_servers, settings.dns_timeout)
-    found = verify.probe(as_json, settings.dns_servers, settings.dns_timeout, authoritative=settings.authoritative,
-                         port=settings.authoritative_port, zones=settings.zones, domain=domain)
-    if pending is not None:
-        health = domainhealth.finish(pending, settings.dns_timeout)
+    health = _cached_health(settings, domain) if domain else None
+    checks_health = bool(domain) and health is None
+    started = time.monotonic()
+
+    async def lookups() -> tuple[Any, Any]:
+        # The records and checkdmarc's first lookups side by side, on this thread's loop.
+        records_found = verify.probe_async(as_json, settings.dns_servers, settings.dns_timeout,
+                                           authoritative=settings.authoritative, port=settings.authoritative_port,
+                                           zones=settings.zones, domain=domain)
+        if not checks_health:
+            return await records_found, None
+        return tuple(await asyncio.gather(records_found, domainhealth.prefetch(
+            domain, settings.dns_servers, settings.dns_timeout)))
+
+    found, answers = verify.run_async(lookups())
+    if checks_health:
+        pending = domainhealth.start(domain, settings.dns_servers, settings.dns_timeout, answers)
+        # What is left of the lookup timeout, and at least a quarter of it: the checks' parsing,
+        # and an SPF include asked live, still get a chance after records that took it all.
+        left = settings.dns_timeout - (time.monotonic() - started)
+        health = domainhealth.finish(pending, max(left, settings.dns_timeout / 4))
         if settings.health_cache_ttl > 0 and domainhealth.answered(health):
             settings.cache.set(_health_key(domain), health, ttl=settings.health_cache_ttl)
     outcome = Outcome(_checks(found), checked_at, health)
