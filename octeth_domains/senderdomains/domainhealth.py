@@ -94,6 +94,10 @@ class _Prefetched(dns.resolver.Resolver):
 
     def resolve(self, qname: Any, rdtype: Any = "A", *args: Any, **kwargs: Any) -> dns.resolver.Answer:
         key = (str(qname).rstrip(".").lower(), str(rdtype).upper())
+        if key[1] == "SPF":
+            # checkdmarc asks for the SPF type (obsolete since RFC 7208) only to add a warning to
+            # its result; the health shown here reports no warnings, so that lookup is not made.
+            raise dns.resolver.NoAnswer()
         if key in self._answers:
             found = self._answers[key]
             if isinstance(found, BaseException):
@@ -104,15 +108,14 @@ class _Prefetched(dns.resolver.Resolver):
 
 def _questions(domain: str) -> list[tuple[str, str]]:
     """What checkdmarc asks about ``domain`` before any record is parsed: the DMARC record, the
-    domain's TXT (SPF, and a DMARC record misplaced at the root) and SPF type, and the RFC 9989
-    tree walk's ``_dmarc`` of every parent (at most 8 queries in all, as checkdmarc counts them).
-    Asked all at once, they cost one round trip instead of one each in turn."""
+    domain's TXT (SPF, and a DMARC record misplaced at the root), and the RFC 9989 tree walk's
+    ``_dmarc`` of every parent (at most 8 queries in all, as checkdmarc counts them). Asked all
+    at once, they cost one round trip instead of one each in turn."""
     labels = domain.rstrip(".").lower().split(".")
     start = 1 if len(labels) <= 8 else len(labels) - 7
     parents = [".".join(labels[i:]) for i in range(start, len(labels))]
     name = ".".join(labels)
-    return [(f"_dmarc.{name}", "TXT"), (name, "TXT"), (name, "SPF"),
-            *((f"_dmarc.{parent}", "TXT") for parent in parents)]
+    return [(f"_dmarc.{name}", "TXT"), (name, "TXT"), *((f"_dmarc.{parent}", "TXT") for parent in parents)]
 
 
 async def prefetch(domain: str, servers: Sequence[tuple[str, int]] | None,

@@ -118,13 +118,19 @@ def probe(settings: DomainSettings, domain_id: int, records: Records, use_cache:
         return Outcome({}, model.now())
     as_json = dnsrecords.to_json(records)
     key = verify.cache_key(domain_id, as_json)
+    # Health is cached apart from the record probe, and longer (OCTETH_DNS_HEALTH_CACHE_TTL): it
+    # is advice that changes rarely, and its lookups outnumber the records' own.
+    health_key = _health_key(domain) if domain and settings.health_cache_ttl > 0 else None
+    wanted = [name for name in (key if use_cache else None, health_key) if name]
+    found_in_cache = dict(zip(wanted, settings.cache.get_many(wanted) if wanted else []))
+    cached, health = found_in_cache.get(key), found_in_cache.get(health_key)
     if use_cache:
-        cached = settings.cache.get(key)
         outcome = Outcome.from_cache(cached, records) if isinstance(cached, dict) else None
         if outcome is not None:
             return outcome
     checked_at = model.now()
-    health = _cached_health(settings, domain) if domain else None
+    if not (isinstance(health, dict) and set(health) == {"DMARC", "SPF"}):
+        health = None
     checks_health = bool(domain) and health is None
     started = time.monotonic()
 
@@ -139,16 +145,17 @@ def probe(settings: DomainSettings, domain_id: int, records: Records, use_cache:
             domain, settings.dns_servers, settings.dns_timeout)))
 
     found, answers = verify.run_async(lookups())
+    health_to_keep = []
     if checks_health:
         pending = domainhealth.start(domain, settings.dns_servers, settings.dns_timeout, answers)
         # What is left of the lookup timeout, and at least a quarter of it: the checks' parsing,
         # and an SPF include asked live, still get a chance after records that took it all.
         left = settings.dns_timeout - (time.monotonic() - started)
         health = domainhealth.finish(pending, max(left, settings.dns_timeout / 4))
-        if settings.health_cache_ttl > 0 and domainhealth.answered(health):
-            settings.cache.set(_health_key(domain), health, ttl=settings.health_cache_ttl)
+        if health_key and domainhealth.answered(health):
+            health_to_keep.append((health_key, health, settings.health_cache_ttl))
     outcome = Outcome(_checks(found), checked_at, health)
-    settings.cache.set(key, outcome.to_cache(), ttl=CACHE_TTL)
+    settings.cache.set_many([(key, outcome.to_cache(), CACHE_TTL), *health_to_keep])
     return outcome
 
 
@@ -171,15 +178,6 @@ def _checks(found: dict[str, verify.RecordOutcome]) -> dict[str, Check]:
 
 def _health_key(domain: str) -> str:
     return "health:" + domain.rstrip(".").lower()
-
-
-def _cached_health(settings: DomainSettings, domain: str) -> dict[str, Any] | None:
-    # Health is cached apart from the record probe, and longer (OCTETH_DNS_HEALTH_CACHE_TTL): it
-    # is advice that changes rarely, and its lookups outnumber the records' own.
-    if settings.health_cache_ttl <= 0:
-        return None
-    cached = settings.cache.get(_health_key(domain))
-    return cached if isinstance(cached, dict) and set(cached) == {"DMARC", "SPF"} else None
 
 
 def status_after(current: str, outcome: Outcome, manual_approval: bool, approved: bool) -> str:

@@ -694,13 +694,28 @@ class VerificationCache:
 
         return None if raw is None else json.loads(raw)
 
+    def get_many(self, keys: Sequence[str]) -> list[Any | None]:
+        """:meth:`get` of each key, in one Redis round trip."""
+        if self.client is None:
+            return [self.get(key) for key in keys]
+
+        raws = self._redis(lambda client: client.mget([self.prefix + key for key in keys])) or [None] * len(keys)
+        return [None if raw is None else json.loads(raw) for raw in raws]
+
     def set(self, key: str, value: Any, ttl: float = 60) -> None:
         """Store ``value`` under ``key`` for ``ttl`` seconds."""
-        raw = json.dumps(value)
+        self.set_many([(key, value, ttl)])
 
+    def set_many(self, items: Sequence[tuple[str, Any, float]]) -> None:
+        """:meth:`set` of each ``(key, value, ttl)``, in one Redis round trip."""
         if self.client is not None:
-            ms = max(1, int(ttl * 1000))
-            self._redis(lambda client: client.set(self.prefix + key, raw, px=ms))
+            def write(client: redis.Redis) -> None:
+                pipe = client.pipeline(transaction=False)
+                for key, value, ttl in items:
+                    pipe.set(self.prefix + key, json.dumps(value), px=max(1, int(ttl * 1000)))
+                pipe.execute()
+
+            self._redis(write)
             return
 
         now = time.monotonic()
@@ -710,7 +725,8 @@ class VerificationCache:
             for stale in [k for k, (exp, _) in self._memory.items() if exp <= now]:
                 del self._memory[stale]
 
-            self._memory[key] = (now + ttl, raw)
+            for key, value, ttl in items:
+                self._memory[key] = (now + ttl, json.dumps(value))
 
     def delete(self, key: str) -> None:
         """Drop the outcome stored under ``key``, if any."""
