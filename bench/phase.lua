@@ -5,8 +5,11 @@
 --   mode "path"          <arg> = the path and query of a GET, sent as is by every request
 --   mode "create_delete" <arg> = an API key: each connection POSTs a new domain, then DELETEs it
 --   mode "verify"        <arg> = a file of "DomainID APIKey" lines; request n of the phase verifies
---                                line n (threads interleave, so no id is asked twice until the
---                                list runs out; "wrapped" in the output says when it did)
+--                                line <skip> + n (threads interleave, so no id is asked twice until
+--                                the list runs out; "wrapped" in the output says when it did, and
+--                                "next_line" where a next run should start)
+--
+--   wrk ... -- <mode> <arg> <wrk threads> [<skip>]
 --
 -- done() prints one line "BENCH {json}" with throughput, latency percentiles (microseconds) and
 -- how many answers were not a success: HTTP status >= 400, or a body without "Success":true (the
@@ -25,7 +28,7 @@ end
 -- Per thread (each thread has a Lua state of its own).
 local mode, arg, api_key
 local ids = {}
-local next_index = 0
+next_index = 0   -- global: done() reads every thread's, so that a next run can start after them
 local stride = 1
 local created = {}   -- DomainIDs this thread created and has not deleted yet
 local serial = 0
@@ -46,9 +49,10 @@ function init(args)
          local id, key = line:match("^(%d+) (%S+)$")
          if id then table.insert(ids, { id, key }) end
       end
-      -- Thread t takes lines t, t + nthreads, t + 2 nthreads, ...: no two threads share a line.
+      -- Thread t takes lines skip + t, skip + t + nthreads, ...: no two threads share a line, and
+      -- a run measured again starts after the lines the one before it used (<skip>, args[4]).
       stride = nthreads
-      next_index = tid - 1
+      next_index = (tonumber(args[4]) or 0) + tid - 1
    end
 end
 
@@ -94,20 +98,22 @@ end
 
 function done(summary, latency, requests)
    local totals = { bad = 0, creates = 0, deletes = 0, wrapped = 0 }
+   local next_line = 0
    for _, thread in ipairs(threads) do
       for name, _ in pairs(totals) do
          totals[name] = totals[name] + (thread:get(name) or 0)
       end
+      next_line = math.max(next_line, thread:get("next_index") or 0)
    end
    local errors = summary.errors
    io.write(string.format(
       'BENCH {"requests":%d,"duration_us":%d,"p50_us":%d,"p90_us":%d,"p99_us":%d,"max_us":%d,'
       .. '"socket_errors":%d,"http_errors":%d,"timeouts":%d,"not_success":%d,'
-      .. '"creates":%d,"deletes":%d,"wrapped":%d}\n',
+      .. '"creates":%d,"deletes":%d,"wrapped":%d,"next_line":%d}\n',
       summary.requests, summary.duration,
       latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max,
       errors.connect + errors.read + errors.write, errors.status, errors.timeout, totals.bad,
-      totals.creates, totals.deletes, totals.wrapped))
+      totals.creates, totals.deletes, totals.wrapped, next_line))
    -- The latency at every half percentile (0.5 ... 100), so that rounds can be merged.
    local points = {}
    if summary.requests > 0 then

@@ -129,7 +129,9 @@ class Settings:
     def pool_size(self) -> int:
         # Enough distinct domains that no verify_uncached request meets the 60 s cache: at most
         # `connections` requests are in flight and none takes less than one DNS delay.
-        return math.ceil(self.connections / DNS_DELAY * self.duration * 1.2) + self.single_pool_size
+        # Twice that: an uneven run is measured once more, on domains of its own (SINGLE_USE_ATTEMPTS).
+        return (math.ceil(self.connections / DNS_DELAY * self.duration * 1.2) * SINGLE_USE_ATTEMPTS
+                + self.single_pool_size)
 
     @property
     def single_pool_size(self) -> int:
@@ -321,15 +323,15 @@ class Target:
     mode: str  # "path", "create_delete" or "verify"
     arg: str
     workers: list[int]
-    # A pool of domains each to be verified once: a second run would find the first one's
-    # outcomes in the 60-second cache, so an uneven run is kept rather than measured again.
+    # A pool of domains each to be verified once: a run measured again starts after the lines
+    # the one before it used (a domain verified again would be answered from the 60 s cache).
     single_use: bool = False
 
 
-def wrk(settings: Settings, target: Target, seconds: int) -> dict:
+def wrk(settings: Settings, target: Target, seconds: int, skip: int = 0) -> dict:
     command = ["wrk", f"-t{settings.wrk_threads}", f"-c{settings.connections}", f"-d{seconds}s",
                "--timeout", "10s", "-s", str(BENCH / "phase.lua"), target.base_url,
-               "--", target.mode, target.arg, str(settings.wrk_threads)]
+               "--", target.mode, target.arg, str(settings.wrk_threads), str(skip)]
     done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
     raw = None
     for line in done.stdout.splitlines():
@@ -349,27 +351,30 @@ def wrk(settings: Settings, target: Target, seconds: int) -> dict:
 # rate). A run whose busiest worker did more than this many times its fair share is run again.
 UNEVEN = 1.6
 ATTEMPTS = 4
+SINGLE_USE_ATTEMPTS = 2  # each try of a single-use pool needs a pool's worth of domains (pool_size)
 
 
 def measure(settings: Settings, target: Target, seconds: int, profile_tag: str = "") -> dict:
     """One wrk run whose connections the workers shared fairly (up to ATTEMPTS tries; the last is
     kept whatever it is), with the CPU every party spent during it."""
     even_possible = settings.connections >= len(target.workers) > 1
-    attempts = 1 if target.single_use else ATTEMPTS
+    attempts = SINGLE_USE_ATTEMPTS if target.single_use else ATTEMPTS
+    skip = 0
     for attempt in range(1, attempts + 1):
-        raw = _measure_once(settings, target, seconds, profile_tag if attempt == 1 else f"{profile_tag}-a{attempt}")
+        raw = _measure_once(settings, target, seconds, profile_tag if attempt == 1 else f"{profile_tag}-a{attempt}",
+                            skip)
+        skip = raw.get("next_line", 0)
         raw["attempts"] = attempt
         shares = _shares(raw["each_worker_cpu"])
         raw["uneven"] = even_possible and max(shares) > UNEVEN / len(shares)
         if not raw["uneven"]:
             break
         log(f"{target.name}: workers' shares {shares}: uneven, "
-            + ("measured again" if attempt < attempts else
-               "kept (its domains are verified once)" if target.single_use else "kept after the last try"))
+            + ("measured again" if attempt < attempts else "kept after the last try"))
     return raw
 
 
-def _measure_once(settings: Settings, target: Target, seconds: int, profile_tag: str) -> dict:
+def _measure_once(settings: Settings, target: Target, seconds: int, profile_tag: str, skip: int = 0) -> dict:
     spies = []
     if target.name in settings.profile:
         # py-spy samples every worker while wrk runs: collapsed stacks, one file per worker.
@@ -383,7 +388,7 @@ def _measure_once(settings: Settings, target: Target, seconds: int, profile_tag:
         time.sleep(0.5)
     cpu_before, busy_before = cpu_seconds(target.workers), busy_seconds()
     each_before = [_process_cpu(pid) for pid in target.workers]
-    raw = wrk(settings, target, seconds)
+    raw = wrk(settings, target, seconds, skip)
     each_after = [_process_cpu(pid) for pid in target.workers]
     cpu_after, busy_after = cpu_seconds(target.workers), busy_seconds()
     raw["each_worker_cpu"] = [after - before for before, after in zip(each_before, each_after)]
