@@ -27,6 +27,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -632,6 +633,15 @@ def run_async(coroutine: Any) -> Any:
     of every loop of the process: with 64 probing threads that walk was a seventh of reverify's
     CPU (py-spy). The loop is closed when its thread is collected.
     """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        # Called from inside a running loop (Playwright's sync API in the tests, a notebook): a
+        # second loop cannot run on this thread, so the coroutine runs on one of its own.
+        with ThreadPoolExecutor(1, thread_name_prefix="run-async") as elsewhere:
+            return elsewhere.submit(run_async, coroutine).result()
     loop = getattr(_LOOPS, "loop", None)
     if loop is None or loop.is_closed():
         loop = asyncio.new_event_loop()
