@@ -88,6 +88,7 @@ class DNSServer:
         # Off by default: a test reads ``queries``, which a cached answer does not log.
         self.cache_replies = False
         self._replies: dict[bytes, bytes] = {}
+        self._generation = 0  # moves with every change of the records, under the lock
         self.received = 0  # queries read, answered or not
         self._lock = threading.Lock()
         self._servers: list[socketserver.BaseServer] = []
@@ -150,9 +151,11 @@ class DNSServer:
                 if rtype is None or key[1] == rtype.upper():
                     del self._records[key]
                     self._count(key[0], -1)
+                    self._generation += 1
                     self._replies.clear()
 
     def _put(self, key: tuple[str, str], rrs: list[RR]) -> None:
+        self._generation += 1
         self._replies.clear()
         if key not in self._records:
             self._count(key[0], 1)
@@ -173,6 +176,7 @@ class DNSServer:
         with self._lock:
             self._records.clear()
             self._names.clear()
+            self._generation += 1
             self._replies.clear()
             self._zones.clear()
             self.queries.clear()
@@ -329,6 +333,7 @@ class DNSServer:
         if request is None:
             return None
 
+        generation = self._generation
         reply = self.answer(request)
 
         if reply is None:
@@ -346,7 +351,10 @@ class DNSServer:
             packed = truncated.pack()
 
         if self.cache_replies:
-            self._replies[data[2:]] = packed[2:]
+            with self._lock:
+                # Not an answer built from records that changed while it was being built.
+                if generation == self._generation:
+                    self._replies[data[2:]] = packed[2:]
 
         return packed
 

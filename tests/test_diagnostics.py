@@ -273,6 +273,25 @@ def test_reverify_keeps_the_health_an_earlier_release_stored_inside_the_probe(ap
     assert {d["Reason"] for d in view["Diagnostics"].values()} == {"ok"}
 
 
+def test_a_health_dns_did_not_answer_leaves_the_last_answered_one(make_world_app, world):
+    app = make_world_app(OCTETH_DNS_HEALTH_CACHE_TTL="0")
+    api = Api(app, Accounts(app).user()["APIKey"])
+    domain_id, _ = create(api)
+    world.publish(SL, "CNAME", TRACKING)
+    world.publish(TRACK, "CNAME", TRACKING)
+    answered = diagnose(api, domain_id)[0]["Health"]
+    assert answered["DMARC"]["Message"] == "Gmail and Yahoo require a DMARC record from bulk senders"
+    world.resolver.silent = True  # the health lookups go to the resolver; the records to the zone's servers
+    try:
+        forget(app, domain_id, api.get(DomainID=domain_id)[1]["SenderDomain"]["VerificationMeta"]["DNSRecords"])
+        body, _ = diagnose(api, domain_id)
+    finally:
+        world.resolver.silent = False
+    assert body["IsVerified"] is True
+    assert "could not be checked" in body["Health"]["DMARC"]["Message"]  # this answer says so
+    assert api.dns(DomainID=domain_id)[1]["Health"] == answered  # what is kept is the last answer
+
+
 def test_get_and_list_bodies_do_not_change_with_diagnostics(api_, world):
     domain_id, _ = create(api_)
     world.publish(SL, "CNAME", "someone-else.example.")

@@ -128,15 +128,18 @@ def finish_many(db: Connection, claimed: list[tuple[int, str]], probed_at: int) 
     inside the transaction that records the probes, this is what makes a strike conditional on
     the claim."""
     held: set[int] = set()
-    by_token: dict[str, list[int]] = {}
-    for domain_id, token in claimed:
-        by_token.setdefault(token, []).append(domain_id)
+    tokens = dict(claimed)
+    ids = sorted(tokens)
+    # One locking read of all of them, in DomainID order (as every other writer locks them), so
+    # that two runners recording at once cannot deadlock on each other's rows.
     lock = " FOR UPDATE" if db.dialect == "mysql" else ""
-    for token, ids in by_token.items():
-        marks = ", ".join(["?"] * len(ids))
-        ours = [int(row["DomainID"]) for row in db.query(
-            f"SELECT DomainID FROM {{p}}reverify_claims WHERE ClaimToken = ? AND DomainID IN ({marks}){lock}",
-            (token, *ids))]
+    rows = db.query(f"SELECT DomainID, ClaimToken FROM {{p}}reverify_claims"
+                    f" WHERE DomainID IN ({', '.join(['?'] * len(ids))}) ORDER BY DomainID{lock}", ids)
+    by_token: dict[str, list[int]] = {}
+    for row in rows:
+        if row["ClaimToken"] is not None and row["ClaimToken"] == tokens[int(row["DomainID"])]:
+            by_token.setdefault(row["ClaimToken"], []).append(int(row["DomainID"]))
+    for token, ours in by_token.items():
         if ours:
             db.execute(
                 "UPDATE {p}reverify_claims SET ClaimToken = NULL, ClaimExpiresAt = 0, LastProbedAt = ?"

@@ -212,13 +212,14 @@ def save_probes(db: Connection, probes: list[tuple[int, str, dict, dict | None]]
     if db.dialect == "mysql":
         sql = (f"INSERT INTO {{p}}sender_domain_probes (DomainID, CheckedAt, Probe, Health) VALUES {rows}"
                # Health first: MariaDB evaluates these in order, and Probe must still be the old
-               # one, which held the health before 0007.
-               " ON DUPLICATE KEY UPDATE Health = COALESCE(VALUES(Health), Health, JSON_EXTRACT(Probe, '$.Health')),"
+               # one. A health inside Probe was written by a release before 0007 (this one never
+               # puts it there), later than the column, so it comes before the column.
+               " ON DUPLICATE KEY UPDATE Health = COALESCE(VALUES(Health), JSON_EXTRACT(Probe, '$.Health'), Health),"
                " CheckedAt = VALUES(CheckedAt), Probe = VALUES(Probe)")
     else:
         sql = (f"INSERT INTO {{p}}sender_domain_probes (DomainID, CheckedAt, Probe, Health) VALUES {rows}"
                " ON CONFLICT (DomainID) DO UPDATE SET CheckedAt = excluded.CheckedAt, Probe = excluded.Probe,"
-               " Health = COALESCE(excluded.Health, Health, json_extract(Probe, '$.Health'))")
+               " Health = COALESCE(excluded.Health, json_extract(Probe, '$.Health'), Health)")
     db.execute(sql, [value for domain_id, checked_at, diagnostics, health in probes
                      for value in (domain_id, checked_at, encode({"Diagnostics": diagnostics}),
                                    None if health is None else encode(health))])
@@ -237,6 +238,7 @@ def last_probe(db: Connection, domain_id: int) -> dict | None:
     probe = decode(row["Probe"]) if row else None
     if not isinstance(probe, dict):
         return None
-    if row["Health"] is not None:
+    # A health inside Probe was written by a release before 0007, later than the column.
+    if "Health" not in probe and row["Health"] is not None:
         probe["Health"] = decode(row["Health"])
     return probe

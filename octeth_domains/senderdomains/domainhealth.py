@@ -37,7 +37,9 @@ _UNCHECKED = "could not be checked"  # in the message of every check DNS did not
 
 
 def _timed_out(error: Exception) -> bool:
-    return isinstance(getattr(error, "error", None), dns.exception.Timeout) or "timed out" in str(error).lower()
+    text = str(error).lower()
+    return (isinstance(getattr(error, "error", None), dns.exception.Timeout) or "timed out" in text
+            or "lifetime expired" in text)
 
 
 def _entry(status: str, record: str | None, message: str, **extra: Any) -> dict[str, Any]:
@@ -57,6 +59,9 @@ def check_dmarc(domain: str, resolver: dns.resolver.Resolver, timeout: float) ->
                           Policy=None)
         return _entry("warning", None, NO_DMARC, Policy=None)
     except DMARCError as error:
+        if _timed_out(error):  # checkdmarc wraps some timeouts in its generic error
+            return _entry("warning", None, "The DMARC record could not be checked: DNS did not answer in time",
+                          Policy=None)
         return _entry("error", record, f"The DMARC record is not valid: {error}", Policy=None)
     policy = str(parsed["tags"].get("p", {}).get("value") or "") or None
     if policy == "none":
@@ -78,6 +83,8 @@ def check_spf(domain: str, resolver: dns.resolver.Resolver, timeout: float) -> d
             return _entry("warning", None, "The SPF record could not be checked: DNS did not answer in time")
         return _entry("ok", None, "No SPF record at the domain; the return-path host carries the SPF that counts")
     except SPFError as error:
+        if _timed_out(error):
+            return _entry("warning", None, "The SPF record could not be checked: DNS did not answer in time")
         return _entry("error", record, f"The SPF record is not valid: {error}")
     return _entry("ok", record, f"SPF is valid ({parsed['dns_lookups']} of 10 DNS lookups)")
 

@@ -200,7 +200,8 @@ def _stream(db: Connection, clock: _Clock, concurrency: int, batch: int, poll: f
             finished.extend((in_flight.pop(future), future) for future in done)
         if finished and (len(finished) >= RECORD_BATCH or not in_flight
                          or time.monotonic() - finished_since >= RECORD_WAIT):
-            recording, finished = finished, []
+            recording, finished = finished[:RECORD_BATCH], finished[RECORD_BATCH:]
+            finished_since = time.monotonic() if finished else finished_since
             counts = _retrying(lambda: _record_all(db, recording, clock))
             for name, value in counts.__dict__.items():
                 setattr(summary, name, getattr(summary, name) + value)
@@ -258,6 +259,7 @@ def _record_all(db: Connection, finished: list[tuple[_Claimed, Future]], clock: 
                 summary.inconclusive += 1
                 continue
             probed.append((item.row, future.result()))
+        probed.sort(key=lambda pair: int(pair[0]["DomainID"]))  # rows locked in one order by every runner
         for (row, outcome), stored in zip(probed, _record(db, probed)):
             if stored is None:
                 continue  # no longer Enabled, or regenerated, since it was claimed

@@ -141,15 +141,25 @@ def probe(settings: DomainSettings, domain_id: int, records: Records, use_cache:
                                            zones=settings.zones, domain=domain)
         if not checks_health:
             return await records_found, None
-        return tuple(await asyncio.gather(records_found, domainhealth.prefetch(
-            domain, settings.dns_servers, settings.dns_timeout)))
 
-    found, answers = verify.run_async(lookups())
+        async def health_started() -> Any:
+            # The checks start on the pool as soon as their answers are in, while the records may
+            # still be waiting on a slow server.
+            answers = await domainhealth.prefetch(domain, settings.dns_servers, settings.dns_timeout)
+            return domainhealth.start(domain, settings.dns_servers, settings.dns_timeout, answers)
+
+        health = asyncio.ensure_future(health_started())
+        try:
+            return await records_found, await health
+        except BaseException:
+            health.cancel()  # a record type that cannot be checked: the checks are not wanted either
+            raise
+
+    found, pending = verify.run_async(lookups())
     health_to_keep = []
     if checks_health:
-        pending = domainhealth.start(domain, settings.dns_servers, settings.dns_timeout, answers)
-        # What is left of the lookup timeout, and at least a quarter of it: the checks' parsing,
-        # and an SPF include asked live, still get a chance after records that took it all.
+        # What is left of the lookup timeout, and at least a quarter of it: an SPF include asked
+        # live still gets a chance after records that took it all.
         left = settings.dns_timeout - (time.monotonic() - started)
         health = domainhealth.finish(pending, max(left, settings.dns_timeout / 4))
         if health_key and domainhealth.answered(health):
@@ -280,7 +290,9 @@ def _keep_probe(db: Connection, domain_id: int, checked: Records, outcome: Outco
 def _probe_to_keep(domain_id: int, checked: Records, outcome: Outcome) -> list[tuple[int, str, dict, dict | None]]:
     # A cached outcome is the probe already kept; only a fresh one is written.
     if outcome.fresh and checked:
-        return [(domain_id, outcome.checked_at, outcome.diagnostics(checked), outcome.health)]
+        # A health that DNS did not answer leaves the last answered one in place.
+        health = outcome.health if outcome.health and domainhealth.answered(outcome.health) else None
+        return [(domain_id, outcome.checked_at, outcome.diagnostics(checked), health)]
     return []
 
 
