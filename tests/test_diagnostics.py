@@ -254,9 +254,7 @@ def test_dns_shows_the_last_probe_whoever_ran_it(api_, app_, world):
 
 
 def test_reverify_keeps_the_health_an_earlier_release_stored_inside_the_probe(api_, app_, world):
-    domain_id, _ = create(api_)
-    world.publish(SL, "CNAME", TRACKING)
-    world.publish(TRACK, "CNAME", TRACKING)
+    domain_id, _ = published_domain(api_, world)
     diagnose(api_, domain_id)
     kept = {"DMARC": {"Status": "warning", "Record": None, "Message": "kept", "Policy": None},
             "SPF": {"Status": "ok", "Record": None, "Message": "kept"}}
@@ -276,9 +274,7 @@ def test_reverify_keeps_the_health_an_earlier_release_stored_inside_the_probe(ap
 def test_a_health_dns_did_not_answer_leaves_the_last_answered_one(make_world_app, world):
     app = make_world_app(OCTETH_DNS_HEALTH_CACHE_TTL="0")
     api = Api(app, Accounts(app).user()["APIKey"])
-    domain_id, _ = create(api)
-    world.publish(SL, "CNAME", TRACKING)
-    world.publish(TRACK, "CNAME", TRACKING)
+    domain_id, _ = published_domain(api, world)
     answered = diagnose(api, domain_id)[0]["Health"]
     assert answered["DMARC"]["Message"] == "Gmail and Yahoo require a DMARC record from bulk senders"
     world.resolver.silent = True  # the health lookups go to the resolver; the records to the zone's servers

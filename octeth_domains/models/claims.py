@@ -140,11 +140,10 @@ def finish_many(db: Connection, claimed: list[tuple[int, str]], probed_at: int) 
         if row["ClaimToken"] is not None and row["ClaimToken"] == tokens[int(row["DomainID"])]:
             by_token.setdefault(row["ClaimToken"], []).append(int(row["DomainID"]))
     for token, ours in by_token.items():
-        if ours:
-            db.execute(
-                "UPDATE {p}reverify_claims SET ClaimToken = NULL, ClaimExpiresAt = 0, LastProbedAt = ?"
-                f" WHERE ClaimToken = ? AND DomainID IN ({', '.join(['?'] * len(ours))})",
-                (probed_at, token, *ours))
+        db.execute(
+            "UPDATE {p}reverify_claims SET ClaimToken = NULL, ClaimExpiresAt = 0, LastProbedAt = ?"
+            f" WHERE ClaimToken = ? AND DomainID IN ({', '.join(['?'] * len(ours))})",
+            (probed_at, token, *ours))
         held.update(ours)
     return held
 

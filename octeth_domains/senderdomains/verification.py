@@ -136,9 +136,7 @@ def probe(settings: DomainSettings, domain_id: int, records: Records, use_cache:
 
     async def lookups() -> tuple[Any, Any]:
         # The records and checkdmarc's first lookups side by side, on this thread's loop.
-        records_found = verify.probe_async(as_json, settings.dns_servers, settings.dns_timeout,
-                                           authoritative=settings.authoritative, port=settings.authoritative_port,
-                                           zones=settings.zones, domain=domain)
+        records_found = _look_up(settings, as_json, domain)
         if not checks_health:
             return await records_found, None
 
@@ -175,10 +173,14 @@ async def probe_records(settings: DomainSettings, records: Records, domain: str)
     would fill it with what nobody asks for), and the health is left as the user's last verify
     found it (model.save_probes keeps it): its lookups outnumber the records' own."""
     checked_at = model.now()
-    found = await verify.probe_async(dnsrecords.to_json(records), settings.dns_servers, settings.dns_timeout,
-                                     authoritative=settings.authoritative, port=settings.authoritative_port,
-                                     zones=settings.zones, domain=domain)
-    return Outcome(_checks(found), checked_at)
+    return Outcome(_checks(await _look_up(settings, dnsrecords.to_json(records), domain)), checked_at)
+
+
+async def _look_up(settings: DomainSettings, records: dict[str, list], domain: str | None
+                   ) -> dict[str, verify.RecordOutcome]:
+    return await verify.probe_async(records, settings.dns_servers, settings.dns_timeout,
+                                    authoritative=settings.authoritative, port=settings.authoritative_port,
+                                    zones=settings.zones, domain=domain)
 
 
 def _checks(found: dict[str, verify.RecordOutcome]) -> dict[str, Check]:

@@ -568,29 +568,9 @@ async def _probe(records: Mapping[str, Sequence[Any]], resolver: _Resolver, time
     return results
 
 
-def probe(
-    records: Mapping[str, Sequence[Any]],
-    servers: Sequence[tuple[str, int]] | None = None,
-    timeout: float = 3.0,
-    *,
-    authoritative: bool = False,
-    port: int = 53,
-    zones: ZoneCache | None = None,
-    domain: str | None = None,
-) -> dict[str, RecordOutcome]:
-    """Look up every record of ``{host: [TYPE, value, ...]}`` and return
-    ``{host: RecordOutcome}``.
-
-    All lookups run at once and the probe returns within ``timeout``
-    seconds however many records there are. ``servers`` are the resolver's
-    ``(address, port)`` pairs; ``None`` means the system resolver. With
-    ``authoritative``, each record is asked of its zone's servers on
-    ``port`` (zones kept in ``zones``); ``domain`` stands for the zone when
-    it cannot be found. Items after the value (the stored verified flag) are
-    ignored. Raises :exc:`ValueError` for a record type it cannot check.
-    """
-    return run_async(probe_async(records, servers, timeout, authoritative=authoritative, port=port, zones=zones,
-                                 domain=domain))
+def probe(records: Mapping[str, Sequence[Any]], *args: Any, **kwargs: Any) -> dict[str, RecordOutcome]:
+    """:func:`probe_async`, run to its end on this thread's event loop."""
+    return run_async(probe_async(records, *args, **kwargs))
 
 
 async def probe_async(
@@ -603,8 +583,18 @@ async def probe_async(
     zones: ZoneCache | None = None,
     domain: str | None = None,
 ) -> dict[str, RecordOutcome]:
-    """:func:`probe` on the running event loop: ``reverify`` keeps every domain in flight on one
-    loop, where a thread per domain would pay for the switching between them."""
+    """Look up every record of ``{host: [TYPE, value, ...]}`` and return
+    ``{host: RecordOutcome}``, on the running event loop (``reverify`` keeps every domain in
+    flight on one loop; :func:`probe` runs it on the caller's thread).
+
+    All lookups run at once and the probe returns within ``timeout``
+    seconds however many records there are. ``servers`` are the resolver's
+    ``(address, port)`` pairs; ``None`` means the system resolver. With
+    ``authoritative``, each record is asked of its zone's servers on
+    ``port`` (zones kept in ``zones``); ``domain`` stands for the zone when
+    it cannot be found. Items after the value (the stored verified flag) are
+    ignored. Raises :exc:`ValueError` for a record type it cannot check.
+    """
     for host, record in records.items():
         if str(record[0]).upper() not in _SUPPORTED:
             raise ValueError(f"Cannot verify record type {record[0]!r} at {host!r}.")
