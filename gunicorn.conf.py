@@ -8,13 +8,19 @@ bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8080")
 # os.cpu_count() sees the host's cores, not a container's share of them.
 workers = int(os.environ.get("GUNICORN_WORKERS") or 4)
 threads = int(os.environ.get("GUNICORN_THREADS") or 4)
-worker_class = "gthread"
+# gunicorn's gthread, with a Ctrl-C that cannot hang a worker (octeth_domains/worker.py says why).
+worker_class = "octeth_domains.worker.ThreadWorker"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 # The app writes one JSON line per request itself (octeth_domains/logs.py); gunicorn's own access
 # log is off unless asked for, and then prints the path without the query string: legacy clients
 # send APIKey and Password there, and an access log is no place for credentials.
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+# gunicorn 25.1+ opens a control socket for `gunicornc` at one path per user account
+# ($HOME/.gunicorn/gunicorn.ctl): a second instance on the machine takes it over, and the first to
+# stop removes the other's. Off unless GUNICORN_CONTROL_SOCKET names a path for this instance.
+control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET") or "gunicorn.ctl"
+control_socket_disable = not os.environ.get("GUNICORN_CONTROL_SOCKET")
 
 
 def on_starting(server):

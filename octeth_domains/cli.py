@@ -128,7 +128,10 @@ def domain_status(domain_id, status):
 @click.option("--claim-ttl", type=click.FloatRange(min=1), default=None,
               help="Seconds after which the claims of a runner that died may be taken over "
                    "[default: OCTETH_REVERIFY_CLAIM_TTL, 300].")
-def reverify(concurrency, interval, claim_ttl):
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Seconds a domain's lookups may take before its probe counts as inconclusive "
+                   "[default: OCTETH_REVERIFY_DNS_TIMEOUT, 1.5].")
+def reverify(concurrency, interval, claim_ttl, timeout):
     """Re-probe the Enabled domains due; three definite failures in a row demote one.
 
     Safe to run on several machines at once: runners split the domains between them."""
@@ -136,9 +139,9 @@ def reverify(concurrency, interval, claim_ttl):
         if sys.stderr.isatty():
             total = background.due_count(db, interval)
             with click.progressbar(length=total, label="reverify", file=sys.stderr) as bar:
-                summary = background.run(db, concurrency, interval, claim_ttl, bar.update)
+                summary = background.run(db, concurrency, interval, claim_ttl, bar.update, timeout=timeout)
         else:
-            summary = background.run(db, concurrency, interval, claim_ttl)
+            summary = background.run(db, concurrency, interval, claim_ttl, timeout=timeout)
     click.echo(summary.line())
 
 

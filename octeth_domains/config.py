@@ -45,6 +45,13 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         raise ConfigError(f"{name} must be a number, not {raw!r}") from None
 
 
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    seconds = _float(env, name, default)
+    if not seconds > 0:  # NaN included: a lookup that may take no time at all always times out
+        raise ConfigError(f"{name} must be a number of seconds above 0, not {env.get(name, '').strip()!r}")
+    return seconds
+
+
 def _port(env: Mapping[str, str], name: str, default: int) -> int:
     port = _int(env, name, default)
     if not 0 < port < 65536:
@@ -166,7 +173,7 @@ def from_environment(instance_path: str, env: Mapping[str, str] | None = None,
         "OCTETH_REDIS_URL": env.get("OCTETH_REDIS_URL") or None,
         "OCTETH_REDIS_KEY_PREFIX": env.get("OCTETH_REDIS_KEY_PREFIX", "octeth"),
         "OCTETH_DNS_SERVERS": parse_dns_servers(env.get("OCTETH_DNS_SERVERS", "")),
-        "OCTETH_DNS_TIMEOUT": _float(env, "OCTETH_DNS_TIMEOUT", 3.0),
+        "OCTETH_DNS_TIMEOUT": _seconds(env, "OCTETH_DNS_TIMEOUT", 3.0),
         "OCTETH_DNS_HEALTH_CACHE_TTL": max(0.0, _float(env, "OCTETH_DNS_HEALTH_CACHE_TTL", 300.0)),
         "OCTETH_DNS_TEMPLATES": env.get("OCTETH_DNS_TEMPLATES") or None,
         "OCTETH_DELIVERY_HOST": env.get("OCTETH_DELIVERY_HOST", "mailer.octeth.example."),
@@ -206,4 +213,5 @@ def from_environment(instance_path: str, env: Mapping[str, str] | None = None,
         "OCTETH_DOMAINCONNECT_TEMPLATE": env.get("OCTETH_DOMAINCONNECT_TEMPLATE", "").strip() or "Default",
         "OCTETH_DOMAINCONNECT_ALLOW_PRIVATE": env.get("OCTETH_DOMAINCONNECT_ALLOW_PRIVATE", "").strip() == "1",
         "OCTETH_REVERIFY_CLAIM_TTL": _float(env, "OCTETH_REVERIFY_CLAIM_TTL", 300.0),
+        "OCTETH_REVERIFY_DNS_TIMEOUT": _seconds(env, "OCTETH_REVERIFY_DNS_TIMEOUT", 1.5),
     }

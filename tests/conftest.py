@@ -108,6 +108,7 @@ def make_env(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> Ca
         OCTETH_SECRET_KEY=SECRET,
         OCTETH_DNS_SERVERS="127.0.0.1:1",
         OCTETH_DNS_TIMEOUT="1",
+        OCTETH_REVERIFY_DNS_TIMEOUT="1",
     )
 
     def make(**overrides: str) -> dict[str, str]:

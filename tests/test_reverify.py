@@ -30,9 +30,10 @@ def cli_env(make_env, templates_file, dns):
     host, port = dns.address
 
     def make(timeout: float = 4, **overrides: str) -> dict[str, str]:
-        return {**os.environ, "PYTHONFAULTHANDLER": "1", **make_env(OCTETH_DNS_TEMPLATES=str(templates_file), OCTETH_DNS_SERVERS=f"{host}:{port}",
-                                         OCTETH_DNS_TIMEOUT=str(timeout), OCTETH_DNS_AUTHORITATIVE="0",
-                                         **overrides)}
+        settings = {"OCTETH_DNS_TEMPLATES": str(templates_file), "OCTETH_DNS_SERVERS": f"{host}:{port}",
+                    "OCTETH_DNS_TIMEOUT": str(timeout), "OCTETH_REVERIFY_DNS_TIMEOUT": str(timeout),
+                    "OCTETH_DNS_AUTHORITATIVE": "0", **overrides}
+        return {**os.environ, "PYTHONFAULTHANDLER": "1", **make_env(**settings)}
 
     return make
 
@@ -203,6 +204,24 @@ def test_interval_skips_domains_probed_recently(domain_app, dns, cli_env):
         assert background.run(db, interval=0).claimed == 5
     records = stored_records(domain_app)
     assert len([query for query in dns.queries if query in records]) == 10 and len(rows(domain_app, ids)) == 5
+
+
+def test_a_silent_domain_holds_its_slot_for_reverify_s_own_timeout(domain_app, dns, cli_env):
+    """A background probe gives up after OCTETH_REVERIFY_DNS_TIMEOUT (or --timeout), not after the
+    user's verify timeout: inconclusive either way, but a silent domain keeps a slot for less."""
+    ids = seed(domain_app, 4, published=True, dns=dns)
+    dns.silent = True
+    for env, args in ((cli_env(timeout=30, OCTETH_REVERIFY_DNS_TIMEOUT="0.5"), ()),
+                      (cli_env(timeout=30), ("--timeout", "0.5"))):
+        started = time.monotonic()
+        result = summary(start(env, "--concurrency", "1", *args), timeout=60)
+        elapsed = time.monotonic() - started
+        assert result == {"claimed": 4, "passed": 0, "failed": 0, "inconclusive": 4, "demoted": 0}
+        assert elapsed < 25, elapsed  # one at a time: 4 x 30 s = 120 s at the verify timeout
+    assert {(row["Status"], row["FailedChecks"]) for row in rows(domain_app, ids).values()} == {("Enabled", 0)}
+    refused = subprocess.run([CLI, "reverify", "--timeout", "0"], env=cli_env(), capture_output=True, text=True,
+                             timeout=60)
+    assert refused.returncode == 2 and "--timeout" in refused.stderr and "Traceback" not in refused.stderr
 
 
 def test_concurrency_is_bounded_and_refused_out_of_range(domain_app, cli_env):

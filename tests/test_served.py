@@ -5,6 +5,9 @@ import io
 import re
 import signal
 import socket
+import subprocess
+import sys
+import textwrap
 
 import pytest
 import requests
@@ -74,11 +77,38 @@ def test_gunicorns_worker_warnings_carry_the_pid_and_ctrl_c_prints_no_traceback(
         sock.sendall(b"NOT HTTP AT ALL\r\n\r\n")
         sock.recv(1024)
     server.process.send_signal(signal.SIGINT)
-    server.process.wait(15)
+    try:
+        server.process.wait(15)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"gunicorn still running 15 s after Ctrl-C:\n{server.log_path.read_text()}") from None
     server._log.close()
     log = server.log_path.read_text()
     workers = re.findall(r"Booting worker with pid: (\d+)", log)
     assert workers, log
+    assert "Using worker: octeth_domains.worker.ThreadWorker" in log, log
+    assert "Control socket" not in log, log  # one path per user account: two instances would share it
     assert re.search(rf"\[{workers[0]}\] \[WARNING\] Invalid request", log), log
     assert "Traceback" not in log and "Logging error" not in log, log
     assert "Shutting down: Master" in log
+
+
+QUIT_WHILE_SUBMITTING = textwrap.dedent("""
+    import signal
+    from concurrent.futures import ThreadPoolExecutor
+    from gunicorn.config import Config
+    from gunicorn.glogging import Logger
+    from octeth_domains.worker import ThreadWorker
+
+    config = Config()
+    worker = ThreadWorker(1, 1, [], None, 30, config, Logger(config))
+    worker.tpool = ThreadPoolExecutor(1)
+    with worker.tpool._shutdown_lock:  # held by submit() while a new thread starts
+        worker.handle_quit(signal.SIGQUIT, None)
+""")
+
+
+def test_ctrl_c_ends_a_worker_caught_inside_the_thread_pool_s_lock():
+    """SIGQUIT while the worker's main thread is in ThreadPoolExecutor.submit(): gunicorn 27's own
+    gthread handler waits for that lock forever (the master kills it 30 s later); ours exits."""
+    done = subprocess.run([sys.executable, "-c", QUIT_WHILE_SUBMITTING], capture_output=True, text=True, timeout=20)
+    assert done.returncode == 0, done.stderr

@@ -21,6 +21,7 @@ database (:mod:`octeth_domains.models.claims`):
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import secrets
 import threading
@@ -118,9 +119,11 @@ def due_count(db: Connection, interval: float = 0) -> int:
 
 
 def run(db: Connection, concurrency: int = 32, interval: float = 0, claim_ttl: float | None = None,
-        advance: Callable[[int], Any] = lambda done: None, app: Flask | None = None) -> Summary:
+        advance: Callable[[int], Any] = lambda done: None, app: Flask | None = None,
+        timeout: float | None = None) -> Summary:
     """Take part in a re-verification run until no due domain is left unprobed; return this
-    runner's counts. ``advance`` is told how many domains each recording step finished."""
+    runner's counts. ``advance`` is told how many domains each recording step finished.
+    ``timeout`` bounds each domain's lookups (default ``OCTETH_REVERIFY_DNS_TIMEOUT``)."""
     app = app or current_app._get_current_object()
     concurrency = max(1, min(int(concurrency), MAX_CONCURRENCY))
     ttl_ms = int(1000 * (claim_ttl if claim_ttl is not None else app.config["OCTETH_REVERIFY_CLAIM_TTL"]))
@@ -130,7 +133,11 @@ def run(db: Connection, concurrency: int = 32, interval: float = 0, claim_ttl: f
     cutoff = run_started - int(interval * 1000)
     batch = min(CLAIM_BATCH, concurrency)
     poll = min(POLL_SECONDS, ttl_ms / 4000)
-    settings = app.extensions["octeth_senderdomains"]
+    # Shorter than a user's verify by default: a background probe that times out changes nothing
+    # (inconclusive, probed again next run), while every second a silent domain waits holds one of
+    # the run's --concurrency slots. The user's verify keeps OCTETH_DNS_TIMEOUT.
+    settings = dataclasses.replace(app.extensions["octeth_senderdomains"], dns_timeout=float(
+        timeout if timeout is not None else app.config["OCTETH_REVERIFY_DNS_TIMEOUT"]))
     with _EventLoop() as loop:
         return _stream(db, clock, concurrency, batch, poll, ttl_ms, cutoff, run_started,
                        lambda row: loop.submit(_probe(settings, row)), advance)
