@@ -35,6 +35,9 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
 
 
+REVERIFY_DNS_TIMEOUT = 1.5  # seconds (docs/reverify.md, "The background timeout")
+
+
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
     raw = env.get(name, "").strip()
     if not raw:
@@ -213,5 +216,5 @@ def from_environment(instance_path: str, env: Mapping[str, str] | None = None,
         "OCTETH_DOMAINCONNECT_TEMPLATE": env.get("OCTETH_DOMAINCONNECT_TEMPLATE", "").strip() or "Default",
         "OCTETH_DOMAINCONNECT_ALLOW_PRIVATE": env.get("OCTETH_DOMAINCONNECT_ALLOW_PRIVATE", "").strip() == "1",
         "OCTETH_REVERIFY_CLAIM_TTL": _float(env, "OCTETH_REVERIFY_CLAIM_TTL", 300.0),
-        "OCTETH_REVERIFY_DNS_TIMEOUT": _seconds(env, "OCTETH_REVERIFY_DNS_TIMEOUT", 1.5),
+        "OCTETH_REVERIFY_DNS_TIMEOUT": _seconds(env, "OCTETH_REVERIFY_DNS_TIMEOUT", REVERIFY_DNS_TIMEOUT),
     }
