@@ -119,16 +119,24 @@ def domain_status(domain_id, status):
     _emit({"DomainID": int(row["DomainID"]), "SenderDomain": row["SenderDomain"], "Status": row["Status"]})
 
 
+def _a_number(value: float | None, param: click.Parameter) -> float | None:
+    if value is not None and value != value:  # NaN: FloatRange's bounds never compare true to it
+        raise click.BadParameter("nan is not a number of seconds", param=param)
+    return value
+
+
 @click.command("reverify", short_help="Re-verify the Enabled domains due; demote failing ones.")
 @click.option("--concurrency", type=click.IntRange(1, 256), default=32, show_default=True,
               help="Domains probed at once; each domain's lookups run side by side.")
 @click.option("--interval", type=click.IntRange(min=0), default=0, show_default=True,
               help="Probe only domains whose last background probe is older than the run's start minus "
                    "this many seconds (0: every Enabled domain once per run).")
-@click.option("--claim-ttl", type=click.FloatRange(min=1), default=None,
+@click.option("--claim-ttl", type=click.FloatRange(min=1, max=86400), default=None,
+              callback=lambda ctx, param, value: _a_number(value, param),
               help="Seconds after which the claims of a runner that died may be taken over "
                    "[default: OCTETH_REVERIFY_CLAIM_TTL, 300].")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--timeout", type=click.FloatRange(min=0, max=60, min_open=True), default=None,
+              callback=lambda ctx, param, value: _a_number(value, param),
               help="Seconds a domain's lookups may take before its probe counts as inconclusive "
                    "[default: OCTETH_REVERIFY_DNS_TIMEOUT, 1.5].")
 def reverify(concurrency, interval, claim_ttl, timeout):

@@ -50,7 +50,8 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
 
 def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
     seconds = _float(env, name, default)
-    if not seconds > 0:  # NaN included: a lookup that may take no time at all always times out
+    # Not 0 (every lookup would time out at once), not NaN or infinity (a silent server: forever).
+    if not 0 < seconds < float("inf"):
         raise ConfigError(f"{name} must be a number of seconds above 0, not {env.get(name, '').strip()!r}")
     return seconds
 
@@ -169,8 +170,8 @@ def from_environment(instance_path: str, env: Mapping[str, str] | None = None,
     database_url = env.get("OCTETH_DATABASE_URL") or f"sqlite:///{instance / 'octeth.sqlite'}"
     return {
         "OCTETH_DATABASE_URL": database_url,
-        "OCTETH_DATABASE_TIMEOUT": _float(env, "OCTETH_DATABASE_TIMEOUT", 2.0),
-        "OCTETH_DATABASE_QUERY_TIMEOUT": _float(env, "OCTETH_DATABASE_QUERY_TIMEOUT", 5.0),
+        "OCTETH_DATABASE_TIMEOUT": _seconds(env, "OCTETH_DATABASE_TIMEOUT", 2.0),
+        "OCTETH_DATABASE_QUERY_TIMEOUT": _seconds(env, "OCTETH_DATABASE_QUERY_TIMEOUT", 5.0),
         "OCTETH_DATABASE_POOL_SIZE": _int(env, "OCTETH_DATABASE_POOL_SIZE", 10),
         "OCTETH_TRUSTED_PROXIES": _proxies(env),
         "OCTETH_REDIS_URL": env.get("OCTETH_REDIS_URL") or None,
@@ -192,7 +193,7 @@ def from_environment(instance_path: str, env: Mapping[str, str] | None = None,
         "OCTETH_TABLE_PREFIX": prefix,
         "OCTETH_PROVIDER_MODULES": provider_modules(env),
         **provider_settings(env, providers),
-        "OCTETH_PROVIDER_TIMEOUT": _float(env, "OCTETH_PROVIDER_TIMEOUT", 10.0),
+        "OCTETH_PROVIDER_TIMEOUT": _seconds(env, "OCTETH_PROVIDER_TIMEOUT", 10.0),
         "OCTETH_DNS_AUTHORITATIVE": env.get("OCTETH_DNS_AUTHORITATIVE", "1").strip().lower() not in ("0", "false", "no", "off"),
         "OCTETH_DNS_AUTHORITATIVE_PORT": _port(env, "OCTETH_DNS_AUTHORITATIVE_PORT", 53),
         "OCTETH_SPF_INCLUDE": env.get("OCTETH_SPF_INCLUDE", "").strip() or None,
@@ -215,6 +216,6 @@ def from_environment(instance_path: str, env: Mapping[str, str] | None = None,
             if part.strip()),
         "OCTETH_DOMAINCONNECT_TEMPLATE": env.get("OCTETH_DOMAINCONNECT_TEMPLATE", "").strip() or "Default",
         "OCTETH_DOMAINCONNECT_ALLOW_PRIVATE": env.get("OCTETH_DOMAINCONNECT_ALLOW_PRIVATE", "").strip() == "1",
-        "OCTETH_REVERIFY_CLAIM_TTL": _float(env, "OCTETH_REVERIFY_CLAIM_TTL", 300.0),
+        "OCTETH_REVERIFY_CLAIM_TTL": _seconds(env, "OCTETH_REVERIFY_CLAIM_TTL", 300.0),
         "OCTETH_REVERIFY_DNS_TIMEOUT": _seconds(env, "OCTETH_REVERIFY_DNS_TIMEOUT", REVERIFY_DNS_TIMEOUT),
     }

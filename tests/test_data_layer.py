@@ -121,7 +121,9 @@ def test_workers_starting_together_share_one_generated_secret(tmp_path):
 def test_bad_settings_are_refused_at_start(tmp_path):
     for env in ({"OCTETH_TABLE_PREFIX": "x; DROP TABLE"}, {"OCTETH_DNS_SERVERS": "localhost"},
                 {"OCTETH_DNS_TIMEOUT": "soon"}, {"OCTETH_DNS_TIMEOUT": "0"}, {"OCTETH_REVERIFY_DNS_TIMEOUT": "-1"},
-                {"OCTETH_REVERIFY_DNS_TIMEOUT": "nan"}):
+                {"OCTETH_REVERIFY_DNS_TIMEOUT": "nan"}, {"OCTETH_DNS_TIMEOUT": "inf"},
+                {"OCTETH_REVERIFY_CLAIM_TTL": "nan"}, {"OCTETH_DATABASE_TIMEOUT": "0"},
+                {"OCTETH_DATABASE_QUERY_TIMEOUT": "-5"}, {"OCTETH_PROVIDER_TIMEOUT": "inf"}):
         with pytest.raises(config.ConfigError):
             config.from_environment(str(tmp_path), {"OCTETH_SECRET_KEY": "k", **env})
 

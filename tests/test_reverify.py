@@ -219,9 +219,11 @@ def test_a_silent_domain_holds_its_slot_for_reverify_s_own_timeout(domain_app, d
         assert result == {"claimed": 4, "passed": 0, "failed": 0, "inconclusive": 4, "demoted": 0}
         assert elapsed < 25, elapsed  # one at a time: 4 x 30 s = 120 s at the verify timeout
     assert {(row["Status"], row["FailedChecks"]) for row in rows(domain_app, ids).values()} == {("Enabled", 0)}
-    refused = subprocess.run([CLI, "reverify", "--timeout", "0"], env=cli_env(), capture_output=True, text=True,
-                             timeout=60)
-    assert refused.returncode == 2 and "--timeout" in refused.stderr and "Traceback" not in refused.stderr
+    for option, bad in [("--timeout", value) for value in ("0", "-1", "inf", "nan", "soon")] + [
+            ("--claim-ttl", value) for value in ("0", "inf", "nan")]:
+        refused = subprocess.run([CLI, "reverify", option, bad], env=cli_env(), capture_output=True, text=True,
+                                 timeout=60)
+        assert refused.returncode == 2 and option in refused.stderr and "Traceback" not in refused.stderr, bad
 
 
 def test_concurrency_is_bounded_and_refused_out_of_range(domain_app, cli_env):
