@@ -15,6 +15,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, FlaskGroup
 
+from .config import REVERIFY_DNS_TIMEOUT
 from .db import DatabaseUnavailable, IntegrityError, SchemaMissing
 from .models import users
 from .models.senderdomains import STATUSES
@@ -119,9 +120,9 @@ def domain_status(domain_id, status):
     _emit({"DomainID": int(row["DomainID"]), "SenderDomain": row["SenderDomain"], "Status": row["Status"]})
 
 
-def _a_number(value: float | None, param: click.Parameter) -> float | None:
-    if value is not None and value != value:  # NaN: FloatRange's bounds never compare true to it
-        raise click.BadParameter("nan is not a number of seconds", param=param)
+def _not_nan(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    if value is not None and value != value:  # FloatRange's bounds never compare true to NaN
+        raise click.BadParameter("nan is not a number of seconds", ctx=ctx, param=param)
     return value
 
 
@@ -132,13 +133,13 @@ def _a_number(value: float | None, param: click.Parameter) -> float | None:
               help="Probe only domains whose last background probe is older than the run's start minus "
                    "this many seconds (0: every Enabled domain once per run).")
 @click.option("--claim-ttl", type=click.FloatRange(min=1, max=86400), default=None,
-              callback=lambda ctx, param, value: _a_number(value, param),
+              callback=_not_nan,
               help="Seconds after which the claims of a runner that died may be taken over "
                    "[default: OCTETH_REVERIFY_CLAIM_TTL, 300].")
 @click.option("--timeout", type=click.FloatRange(min=0, max=60, min_open=True), default=None,
-              callback=lambda ctx, param, value: _a_number(value, param),
+              callback=_not_nan,
               help="Seconds a domain's lookups may take before its probe counts as inconclusive "
-                   "[default: OCTETH_REVERIFY_DNS_TIMEOUT, 1.5].")
+                   f"[default: OCTETH_REVERIFY_DNS_TIMEOUT, {REVERIFY_DNS_TIMEOUT}].")
 def reverify(concurrency, interval, claim_ttl, timeout):
     """Re-probe the Enabled domains due; three definite failures in a row demote one.
 

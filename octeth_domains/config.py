@@ -13,6 +13,8 @@ from typing import Any, Mapping
 from .providers import registry
 from .providers.registry import ProviderInfo
 
+REVERIFY_DNS_TIMEOUT = 1.5  # seconds (docs/reverify.md, "The background timeout")
+
 
 class ConfigError(Exception):
     """A setting that cannot work; raised at start-up, never during a request."""
@@ -33,9 +35,6 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
-
-
-REVERIFY_DNS_TIMEOUT = 1.5  # seconds (docs/reverify.md, "The background timeout")
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
