@@ -390,6 +390,74 @@ def test_health_is_kept_apart_from_the_probe_for_its_own_ttl(make_world_app, wor
     assert verify_twice(make_world_app(OCTETH_DNS_HEALTH_CACHE_TTL="0")) == ("warning", "ok", True)
 
 
+def _health_asking(world, domain, parents):
+    """The DMARC entry of ``domain``'s health with the parents' cache ``parents``, and the names
+    the resolver was asked for it."""
+    from octeth_domains.senderdomains import domainhealth
+
+    world.resolver.set_record(domain, "TXT", "v=spf1 -all")  # a name that exists (checkdmarc stops at NXDOMAIN)
+    servers, start = [world.resolver.address], len(world.resolver.queries)
+    answers = verify.run_async(domainhealth.prefetch(domain, servers, 2.0, parents))
+    found = domainhealth.finish(domainhealth.start(domain, servers, 2.0, answers), 2.0)
+    return found["DMARC"], {name for name, _ in world.resolver.queries[start:]}
+
+
+def test_the_dmarc_tree_walk_asks_each_parent_once_per_ttl(world):
+    from octeth_domains.senderdomains import domainhealth
+
+    # The organisational domain's DMARC record, with a TTL of 1 s; _dmarc.letter.example.com and
+    # _dmarc.com do not exist (negative answers, kept for the zone's SOA minimum: 60 s).
+    world.resolver.set_record("_dmarc.example.com", "TXT", "v=DMARC1; p=reject", ttl=1)
+    parents = domainhealth.parent_answers(300)
+    own = lambda domain: {f"_dmarc.{domain}", domain}  # noqa: E731
+    walk = {"_dmarc.letter.example.com", "_dmarc.example.com", "_dmarc.com"}
+
+    dmarc, asked = _health_asking(world, "a.letter.example.com", parents)
+    assert (dmarc["Status"], dmarc["Policy"]) == ("ok", "reject") and asked == own("a.letter.example.com") | walk
+    # A sibling: its own names are asked, the parents' answers come from the cache, and the
+    # health it gets is the same as if they had been asked.
+    dmarc, asked = _health_asking(world, "b.letter.example.com", parents)
+    assert (dmarc["Status"], dmarc["Policy"]) == ("ok", "reject") and asked == own("b.letter.example.com")
+    # The record's TTL ends its answer's life in the cache: a change to it is seen then.
+    world.resolver.set_record("_dmarc.example.com", "TXT", "v=DMARC1; p=quarantine", ttl=1)
+    time.sleep(1.2)
+    dmarc, asked = _health_asking(world, "c.letter.example.com", parents)
+    assert dmarc["Policy"] == "quarantine" and asked == own("c.letter.example.com") | {"_dmarc.example.com"}
+
+
+def test_no_parent_answer_outlives_the_health_cache_ttl(world):
+    from octeth_domains.senderdomains import domainhealth
+
+    # Negative answers the zone lets a cache keep for 60 s, kept 0.5 s (the health TTL) at most.
+    parents = domainhealth.parent_answers(0.5)
+    _, first = _health_asking(world, "a.letter.example.com", parents)
+    _, soon = _health_asking(world, "b.letter.example.com", parents)
+    time.sleep(0.7)
+    _, later = _health_asking(world, "c.letter.example.com", parents)
+    assert "_dmarc.com" in first and "_dmarc.com" not in soon and "_dmarc.com" in later
+    # A health TTL of 0 (checked at every probe) keeps nothing, the parents included.
+    assert domainhealth.parent_answers(0) is None
+    _, again = _health_asking(world, "d.letter.example.com", None)
+    assert {"_dmarc.com", "_dmarc.example.com"} <= again
+
+
+def test_an_app_keeps_the_parents_answers_only_with_a_health_cache(make_world_app, world):
+    def asked_twice(app):
+        api = Api(app, Accounts(app).user()["APIKey"])
+        domain_id, records = published_domain(api, world)
+        api.verify(DomainID=domain_id)
+        start = len(world.resolver.queries)
+        # Another domain of the same organisational domain, verified by the same app.
+        _, body = api.create(SenderDomain="other.example.com")
+        assert body["Success"] is True, body
+        api.verify(DomainID=body["DomainID"])
+        return {name for name, _ in world.resolver.queries[start:]}
+
+    assert "_dmarc.com" not in asked_twice(make_world_app(OCTETH_DNS_HEALTH_CACHE_TTL="300"))
+    world.clear()
+    assert "_dmarc.com" in asked_twice(make_world_app(OCTETH_DNS_HEALTH_CACHE_TTL="0"))
+
+
 def test_the_health_lookups_go_out_together(world):
     from octeth_domains.senderdomains import domainhealth
 
@@ -405,3 +473,20 @@ def test_the_health_lookups_go_out_together(world):
     assert "SPF" not in {qtype for _, qtype in world.resolver.queries}
     assert elapsed < 0.5, elapsed
     assert found["DMARC"]["Message"] == "Gmail and Yahoo require a DMARC record from bulk senders"
+
+
+def test_a_domain_with_dmarc_and_spf_is_checked_in_one_round_trip(world):
+    from octeth_domains.senderdomains import domainhealth
+
+    domain = "news.letter.example.com"
+    world.resolver.set_record(f"_dmarc.{domain}", "TXT", "v=DMARC1; p=none")
+    world.resolver.set_record(domain, "TXT", "v=spf1 -all")
+    world.resolver.delay = 0.2
+    started = time.monotonic()
+    found = domainhealth.check(domain, [world.resolver.address], 2.0)
+    elapsed = time.monotonic() - started
+    assert (found["DMARC"]["Status"], found["DMARC"]["Policy"], found["SPF"]["Status"]) == ("ok", "none", "ok")
+    # checkdmarc asks a found record's name for a CNAME, one name after the other, only to warn
+    # of a TXT beside a CNAME; the health reports no warnings, so those lookups are not made.
+    assert {qtype for _, qtype in world.resolver.queries} == {"TXT"}
+    assert elapsed < 0.4, elapsed

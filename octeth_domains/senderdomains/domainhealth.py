@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from concurrent.futures import Future, ThreadPoolExecutor, TimeoutError as FutureTimeout
 from typing import Any, Sequence
 
@@ -89,6 +90,12 @@ def check_spf(domain: str, resolver: dns.resolver.Resolver, timeout: float) -> d
     return _entry("ok", record, f"SPF is valid ({parsed['dns_lookups']} of 10 DNS lookups)")
 
 
+# Record types checkdmarc asks for only to add a warning to its result, which the health shown
+# here does not report: the obsolete SPF type (RFC 7208), and a CNAME beside a DMARC or SPF record
+# that was found (two lookups, one after the other, after the prefetched ones). Answered "none".
+_WARNINGS_ONLY = frozenset({"SPF", "CNAME"})
+
+
 class _Prefetched(dns.resolver.Resolver):
     """A resolver that answers the questions asked ahead of time from their answers (or their
     errors), and asks anything else live. It lives for one health check: nothing goes stale."""
@@ -101,9 +108,7 @@ class _Prefetched(dns.resolver.Resolver):
 
     def resolve(self, qname: Any, rdtype: Any = "A", *args: Any, **kwargs: Any) -> dns.resolver.Answer:
         key = (str(qname).rstrip(".").lower(), str(rdtype).upper())
-        if key[1] == "SPF":
-            # checkdmarc asks for the SPF type (obsolete since RFC 7208) only to add a warning to
-            # its result; the health shown here reports no warnings, so that lookup is not made.
+        if key[1] in _WARNINGS_ONLY:
             raise dns.resolver.NoAnswer()
         if key in self._answers:
             found = self._answers[key]
@@ -125,17 +130,51 @@ def _questions(domain: str) -> list[tuple[str, str]]:
     return [(f"_dmarc.{name}", "TXT"), (name, "TXT"), *((f"_dmarc.{parent}", "TXT") for parent in parents)]
 
 
-async def prefetch(domain: str, servers: Sequence[tuple[str, int]] | None,
-                   timeout: float) -> dict[tuple[str, str], Any]:
+class ParentAnswers(dns.resolver.LRUCache):
+    """The answers to the DMARC tree walk's questions about a domain's parents (``_dmarc.com``
+    for every domain under .com, ``_dmarc.example.com`` for each of its subdomains), shared by
+    the health checks of one app, whose resolver's servers they came from. dnspython's own cache
+    (negative answers kept for the zone's SOA minimum), each answer kept for its TTL and at most
+    ``cap`` seconds: the time a domain's whole health is reused (``OCTETH_DNS_HEALTH_CACHE_TTL``),
+    so no health shown is staler than a cached one may already be. The domain's own names are
+    never kept: a user who has just published their DMARC record sees it at the next verify."""
+
+    def __init__(self, cap: float, max_size: int = 10_000) -> None:
+        super().__init__(max_size)
+        self.cap = cap
+
+    def put(self, key: Any, value: dns.resolver.Answer) -> None:
+        value.expiration = min(value.expiration, time.time() + self.cap)
+        super().put(key, value)
+
+
+def parent_answers(cap: float) -> ParentAnswers | None:
+    """The cache of :class:`ParentAnswers` for a health cache TTL of ``cap``; none when it is 0
+    (health checked afresh at every probe)."""
+    return ParentAnswers(cap) if cap > 0 else None
+
+
+def _async_resolver(base: dns.resolver.Resolver, cache: dns.resolver.CacheBase | None) -> dns.asyncresolver.Resolver:
+    resolver = dns.asyncresolver.Resolver(configure=False)
+    for name in ("nameservers", "timeout", "lifetime", "search", "use_search_by_default"):
+        setattr(resolver, name, getattr(base, name))
+    resolver.cache = cache
+    return resolver
+
+
+async def prefetch(domain: str, servers: Sequence[tuple[str, int]] | None, timeout: float,
+                   parents: ParentAnswers | None = None) -> dict[tuple[str, str], Any]:
     """checkdmarc's lookups of ``domain`` (:func:`_questions`), all at once, on the running event
     loop: a verify asks them beside its record lookups, on the same loop. Their answers, or the
-    DNS errors they ended with, for :func:`start`."""
+    DNS errors they ended with, for :func:`start`. The parents' questions are answered from
+    ``parents`` when it holds them (and fill it when it does not)."""
     questions = _questions(domain)
     base = make_resolver(servers, timeout)
-    resolver = dns.asyncresolver.Resolver(configure=False)
-    for name in ("nameservers", "timeout", "lifetime", "search", "use_search_by_default", "cache"):
-        setattr(resolver, name, getattr(base, name))
-    found = await asyncio.gather(*(resolver.resolve(name, rdtype) for name, rdtype in questions),
+    own = _async_resolver(base, None)
+    walk = _async_resolver(base, parents) if parents is not None else own
+    # The first two questions are the domain's own (_questions); the rest are its parents'.
+    found = await asyncio.gather(*((own if i < 2 else walk).resolve(name, rdtype)
+                                   for i, (name, rdtype) in enumerate(questions)),
                                  return_exceptions=True)
     return {key: value for key, value in zip(questions, found)
             if not isinstance(value, BaseException) or isinstance(value, dns.exception.DNSException)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from . import templates
+from . import domainhealth, templates
 from .verify import VerificationCache
 
 
@@ -21,6 +21,8 @@ class DomainSettings:
     health_cache_ttl: float = 300.0  # seconds a domain's health is reused; 0: checked every probe
     # Zone -> its authoritative servers, shared by every probe of the process (authoritative.py).
     zones: Any = field(default=None, compare=False)
+    # The DMARC tree walk's answers about parent names, shared likewise (domainhealth.ParentAnswers).
+    health_parents: Any = field(default=None, compare=False)
 
     @property
     def subdomain(self) -> str:
@@ -38,6 +40,7 @@ class DomainSettings:
 def from_config(config: Mapping[str, Any], loaded: templates.Templates, cache: VerificationCache,
                 zones: Any = None) -> DomainSettings:
     servers = config["OCTETH_DNS_SERVERS"]
+    health_ttl = float(config.get("OCTETH_DNS_HEALTH_CACHE_TTL", 300.0))
     return DomainSettings(
         templates=loaded,
         template_settings=templates.TemplateSettings(
@@ -51,6 +54,7 @@ def from_config(config: Mapping[str, Any], loaded: templates.Templates, cache: V
         dns_timeout=float(config["OCTETH_DNS_TIMEOUT"]),
         authoritative=bool(config.get("OCTETH_DNS_AUTHORITATIVE", True)),
         authoritative_port=int(config.get("OCTETH_DNS_AUTHORITATIVE_PORT", 53)),
-        health_cache_ttl=float(config.get("OCTETH_DNS_HEALTH_CACHE_TTL", 300.0)),
+        health_cache_ttl=health_ttl,
         zones=zones,
+        health_parents=domainhealth.parent_answers(health_ttl),
     )

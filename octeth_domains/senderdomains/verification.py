@@ -143,7 +143,8 @@ def probe(settings: DomainSettings, domain_id: int, records: Records, use_cache:
         async def health_started() -> Any:
             # The checks start on the pool as soon as their answers are in, while the records may
             # still be waiting on a slow server.
-            answers = await domainhealth.prefetch(domain, settings.dns_servers, settings.dns_timeout)
+            answers = await domainhealth.prefetch(domain, settings.dns_servers, settings.dns_timeout,
+                                                  settings.health_parents)
             return domainhealth.start(domain, settings.dns_servers, settings.dns_timeout, answers)
 
         health = asyncio.ensure_future(health_started())

@@ -678,6 +678,7 @@ class VerificationCache:
         self._down_until = 0.0
         self._memory: dict[str, tuple[float, str]] = {}
         self._lock = threading.Lock()
+        self._next_sweep = 0.0
 
     def get(self, key: str) -> Any | None:
         """Return the value stored under ``key``, or ``None`` when it is
@@ -721,9 +722,12 @@ class VerificationCache:
         now = time.monotonic()
 
         with self._lock:
-            # Sweep here so the in-process store cannot grow without bound.
-            for stale in [k for k, (exp, _) in self._memory.items() if exp <= now]:
-                del self._memory[stale]
+            # Sweep here so the in-process store cannot grow without bound; at most once a
+            # second, as a sweep walks every entry (at every write it made verifies O(entries)).
+            if now >= self._next_sweep:
+                self._next_sweep = now + 1.0
+                for stale in [k for k, (exp, _) in self._memory.items() if exp <= now]:
+                    del self._memory[stale]
 
             for key, value, ttl in items:
                 self._memory[key] = (now + ttl, json.dumps(value))
