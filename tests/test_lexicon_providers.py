@@ -528,3 +528,33 @@ def test_dnsimple_reads_every_page_so_the_users_spf_is_merged_not_doubled() -> N
                                                timeout=2).check_access(ZONE)
     finally:
         server.stop()
+
+
+def test_dnsimple_takes_the_account_holding_the_zone_not_one_holding_a_name_that_contains_it() -> None:
+    """DNSimple's name_like matches part of a name: lexicon took the first account with any
+    domain containing "example.com" and then failed every write with a 404."""
+    from provider_servers.dnsimple import FakeDNSimple
+
+    server = FakeDNSimple(tokens={DS_TOKEN: [3030, 1010, 2020]}).start()
+    try:
+        server.unplanned.add(3030)
+        server.add_zone(ZONE, [("ignored.example.com", "A", "192.0.2.9")], account=3030)  # no plan: no access
+        server.add_zone("myexample.com", [("myexample.com", "A", "192.0.2.1")], account=1010)
+        server.add_zone("example.com.au", [], account=1010)
+        server.add_zone(ZONE, [*UNRELATED, OLD_CNAME], account=2020)
+        client = registry.load()["dnsimple"].client(Credentials(DS_TOKEN), api_url=server.url + "/v2",
+                                                    timeout=2, retries=0)
+        client.ensure_records(ZONE, WANTED)
+        assert {path.split("/")[2] for _, path in writes(server)} == {"2020"}
+        zone = server.dump(ZONE)
+        assert [v for n, r, v in zone if (n, r) == ("sl.example.com", "CNAME")] == ["mailer.delivery.example"]
+        assert server.dump("myexample.com") == [("myexample.com", "A", "192.0.2.1")]
+
+        # Only names that contain the zone's: the zone is not in these accounts, said at once.
+        del server.zones[ZONE]
+        server.clear_requests()
+        with pytest.raises(AuthorizationFailed, match="not in this DNSimple account"):
+            client.check_access(ZONE)
+        assert writes(server) == [] and not [s for s in server.requests if s.path.endswith("/records")]
+    finally:
+        server.stop()

@@ -189,7 +189,7 @@ class LexiconProvider(Provider):
     def find_zone(self, domain: str) -> t.Any:
         zone_name = domain.strip().rstrip(".").lower()
         provider = self._connect(zone_name)
-        self._call(provider.authenticate, zone=zone_name)
+        self._call(self._authenticate, provider, zone_name, zone=zone_name)
         return provider
 
     def check_access(self, zone_name: str) -> None:
@@ -213,6 +213,10 @@ class LexiconProvider(Provider):
                 self._call(zone.create_record, record.type, self._name(record, zone_name), self._content(record))
 
     # -- hooks ----------------------------------------------------------
+
+    def _authenticate(self, provider: t.Any, zone_name: str) -> None:
+        """Find the zone in the account (lexicon's ``authenticate``: the zone's id, the account's)."""
+        provider.authenticate()
 
     def _list(self, provider: t.Any, zone_name: str) -> list[Record]:
         """Every record of the zone (lexicon's providers follow their API's pagination)."""

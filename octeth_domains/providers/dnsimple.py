@@ -1,7 +1,10 @@
 """DNSimple (API v2, an API access token), through dns-lexicon.
 
-Lexicon finds the account holding the zone among those the token reaches (``GET /accounts``), so
-an account token or a user token both work and no account ID need be typed in.
+The account holding the zone is found among those the token reaches (``GET /accounts``), so an
+account token or a user token both work and no account ID need be typed in. Lexicon's own search
+takes the first domain whose name *contains* the zone's (DNSimple's ``name_like``): with
+``myexample.com`` in one account and ``example.com`` in another, it chose the first account and
+every write then failed with a 404. This module takes only the domain of exactly that name.
 
 DNSimple pages its record lists (30 a page unless ``per_page`` says otherwise, at most 100) and
 lexicon reads only the first page; a zone of more records would look incomplete to the planner,
@@ -10,6 +13,8 @@ which could then add a second SPF record beside the user's. This module reads ev
 from __future__ import annotations
 
 import typing as t
+
+from lexicon.exceptions import AuthenticationError
 
 from . import Record
 from ._lexicon import LexiconProvider
@@ -23,25 +28,38 @@ class DNSimple(LexiconProvider):
     options = {"key": "auth_token"}
     default_api_url = "https://api.dnsimple.com/v2"
     credentials_hint = "use an account API access token of the account that holds this domain"
-    #: Records asked for per page (DNSimple's largest page).
-    records_per_page = 100
+    #: Items asked for per page of a list (DNSimple's largest page).
+    per_page = 100
+
+    def _authenticate(self, provider: t.Any, zone_name: str) -> None:
+        """What lexicon's ``authenticate`` sets (``account_id``, ``domain_id``), from the first
+        account holding a domain named exactly ``zone_name``."""
+        for account in provider._get("/accounts") or ():
+            if account.get("plan_identifier") is None:
+                continue  # an account without a plan has no API access to its domains
+            for found in self._pages(provider, f"/{account['id']}/domains", {"name_like": zone_name}):
+                if str(found.get("name", "")).rstrip(".").lower() == zone_name:
+                    provider.account_id, provider.domain_id = account["id"], found["id"]
+                    return
+        raise AuthenticationError(f"No domain found named {zone_name}")
+
+    def _pages(self, provider: t.Any, path: str, query: dict[str, t.Any]) -> list[dict[str, t.Any]]:
+        items: list[dict[str, t.Any]] = []
+        page = 1
+        while True:
+            # _request answers the body's "data" only, so a page shorter than asked is the last.
+            data = provider._request("GET", path, query_params={**query, "page": page,
+                                                                "per_page": self.per_page})
+            items.extend(data or [])
+            if not data or len(data) < self.per_page:
+                return items
+            page += 1
 
     def _list(self, provider: t.Any, zone_name: str) -> list[Record]:
-        def pages() -> list[dict[str, t.Any]]:
-            items: list[dict[str, t.Any]] = []
-            page = 1
-            while True:
-                # _request answers the body's "data" only, so a page shorter than asked is the last.
-                data = provider._request("GET", f"/{provider.account_id}/zones/{provider.domain}/records",
-                                         query_params={"page": page, "per_page": self.records_per_page})
-                items.extend(data or [])
-                if not data or len(data) < self.records_per_page:
-                    return items
-                page += 1
-
+        items = self._call(self._pages, provider, f"/{provider.account_id}/zones/{provider.domain}/records", {})
         # DNSimple's names are relative to the zone, the apex "".
         return [self._to_record({**item, "name": f"{item['name']}.{zone_name}" if item.get("name") else zone_name},
-                                zone_name) for item in self._call(pages)]
+                                zone_name) for item in items]
 
 
 PROVIDER = ProviderInfo(

@@ -10,7 +10,11 @@ with a numeric ``id``, a relative ``name``, ``""`` for the apex, ``content``, ``
 ``/v2/{account}/zones/{zone}/records/{id}``; an unknown zone or record HTTP 404
 ``{"message": ...}``.
 
-Knobs besides the shared ones: ``tokens`` (token -> account id).
+``name_like`` matches any domain whose name contains the string, as DNSimple's does.
+
+Knobs besides the shared ones: ``tokens`` (token -> account id, or the ids of every account a
+user token reaches, listed by ``/accounts`` in that order); ``unplanned`` (accounts listed with
+``plan_identifier: null``).
 """
 from __future__ import annotations
 
@@ -24,9 +28,10 @@ from . import Entry, FakeServer, json_response
 
 
 class FakeDNSimple(FakeServer):
-    def __init__(self, tokens: dict[str, int] | None = None) -> None:
+    def __init__(self, tokens: dict[str, int | t.Sequence[int]] | None = None) -> None:
         super().__init__()
-        self.tokens: dict[str, int] = tokens if tokens is not None else {}
+        self.tokens: dict[str, int | t.Sequence[int]] = tokens if tokens is not None else {}
+        self.unplanned: set[int] = set()
         self.zones: dict[str, int] = {}  # zone name -> account id
         self.records: dict[int, dict[str, t.Any]] = {}
         self._ids = itertools.count(5001)
@@ -65,22 +70,27 @@ class FakeDNSimple(FakeServer):
 
     def handle(self, request: Request) -> Response:
         auth = request.headers.get("Authorization", "")
-        account = self.tokens.get(auth[len("Bearer "):]) if auth.startswith("Bearer ") else None
-        if account is None:
+        reached = self.tokens.get(auth[len("Bearer "):]) if auth.startswith("Bearer ") else None
+        if reached is None:
             return json_response({"message": "Authentication failed"}, 401)
+        accounts = [reached] if isinstance(reached, int) else list(reached)
         parts = [p for p in request.path.split("/") if p]
         if parts[:1] != ["v2"]:
             return json_response({"message": "Not found"}, 404)
         rest, method = parts[1:], request.method
         if rest == ["accounts"]:
-            return json_response({"data": [{"id": account, "email": "user@example.com",
-                                            "plan_identifier": "teams-v1-monthly"}]})
-        if len(rest) == 2 and rest[1] == "domains" and rest[0] == str(account):
+            return json_response({"data": [
+                {"id": a, "email": "user@example.com",
+                 "plan_identifier": None if a in self.unplanned else "teams-v1-monthly"} for a in accounts]})
+        account = int(rest[0]) if rest and rest[0].isdigit() and int(rest[0]) in accounts else None
+        if account is None:
+            return json_response({"message": "Not found"}, 404)
+        if len(rest) == 2 and rest[1] == "domains":
             like = request.args.get("name_like", "")
             domains = [{"id": i + 1, "account_id": account, "name": z, "state": "hosted"}
                        for i, (z, a) in enumerate(sorted(self.zones.items())) if a == account and like in z]
             return self._page(request, domains)
-        if len(rest) >= 4 and rest[0] == str(account) and rest[1] == "zones" and rest[3] == "records":
+        if len(rest) >= 4 and rest[1] == "zones" and rest[3] == "records":
             zone = rest[2]
             if self.zones.get(zone) != account:
                 return json_response({"message": f"Zone `{zone}` not found"}, 404)
