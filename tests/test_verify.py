@@ -20,6 +20,7 @@ from octeth_domains.senderdomains.verify import (
     RecordOutcome,
     VerificationCache,
     cache_key,
+    make_query,
     probe,
 )
 
@@ -131,6 +132,30 @@ def test_large_txt_over_tcp(server):
     server.set_record("big.example.com", "TXT", value)
     assert run(server, {"big.example.com": ["TXT", value]}) == {"big.example.com": PASSED}
     assert server.queries == [("big.example.com", "TXT")] * 2
+
+
+@pytest.mark.parametrize("recursion", [True, False])
+@pytest.mark.parametrize("rtype", ["CNAME", "TXT", "MX", "A", "AAAA", "SOA", "NS"])
+@pytest.mark.parametrize("host", [
+    "example.com", "key1._domainkey.sl.Example.COM", "xn--bcher-kva.example", "a\\.dot.example.com",
+    ".".join(["a" * 63] * 3 + ["b" * 61]),  # 253 characters, the longest name
+    ".",
+])
+def test_a_probe_s_query_is_the_bytes_dnspython_renders(host, rtype, recursion):
+    """The probe renders its queries itself (cheaper); they must be dnspython's, to the byte."""
+    import dns.flags
+    import dns.message
+    import dns.name
+
+    qname = dns.name.from_text(host)
+    ours = make_query(qname, rtype, recursion)
+    theirs = dns.message.make_query(qname, rtype, use_edns=0, payload=1232)
+    if not recursion:
+        theirs.flags &= ~dns.flags.RD
+    theirs.id = ours.id
+    assert ours.to_wire() == theirs.to_wire()
+    assert dns.message.from_wire(ours.to_wire()) == theirs
+    assert ours.is_response(dns.message.make_response(theirs))
 
 
 def test_txt_through_cname(server):
