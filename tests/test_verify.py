@@ -154,6 +154,7 @@ def test_a_probe_s_query_is_the_bytes_dnspython_renders(host, rtype, recursion):
         theirs.flags &= ~dns.flags.RD
     theirs.id = ours.id
     assert ours.to_wire() == theirs.to_wire()
+    assert ours.to_wire(prepend_length=True) == theirs.to_wire(prepend_length=True)
     assert dns.message.from_wire(ours.to_wire()) == theirs
     assert ours.is_response(dns.message.make_response(theirs))
 

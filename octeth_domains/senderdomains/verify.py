@@ -219,10 +219,12 @@ class _Query(dns.message.QueryMessage):
     (tests/test_verify.py compares it with ``make_query``'s); dnspython still sends it, reads the
     answer and matches it to this query."""
 
-    def to_wire(self, origin: Any = None, max_size: int = 0, **kw: Any) -> bytes:
+    def to_wire(self, origin: Any = None, max_size: int = 0, multi: bool = False, tsig_ctx: Any = None,
+                prepend_length: bool = False, prefer_truncation: bool = False, **kw: Any) -> bytes:
         (question,) = self.question
-        return (_HEADER.pack(self.id, self.flags, 1, 0, 0, 1) + question.name.to_wire()
+        wire = (_HEADER.pack(self.id, self.flags, 1, 0, 0, 1) + question.name.to_wire()
                 + _QUESTION.pack(question.rdtype, question.rdclass) + _OPT)
+        return len(wire).to_bytes(2, "big") + wire if prepend_length else wire
 
 
 def make_query(qname: dns.name.Name, rtype: str, recursion: bool) -> _Query:
