@@ -346,6 +346,23 @@ def test_dmarc_at_the_organisational_domain_counts(api_, world):
     assert (found["DMARC"]["Status"], found["DMARC"]["Policy"]) == ("ok", "reject")
 
 
+def test_a_dmarc_record_behind_a_cname_is_read_through_it(api_, world):
+    domain_id, _ = published_domain(api_, world)
+    world.resolver.set_record(f"_dmarc.{DOMAIN}", "CNAME", "_dmarc.policy.example.net.")
+    world.resolver.set_record("_dmarc.policy.example.net", "TXT", "v=DMARC1; p=quarantine")
+    found = health(api_, domain_id)["DMARC"]
+    assert (found["Status"], found["Policy"], found["Record"]) == ("ok", "quarantine", "v=DMARC1; p=quarantine")
+
+
+def test_a_cname_loop_at_the_dmarc_name_is_a_finding_not_a_failure(api_, world):
+    domain_id, _ = published_domain(api_, world)
+    world.resolver.set_record(f"_dmarc.{DOMAIN}", "CNAME", f"_dmarc.{DOMAIN}.")
+    found = health(api_, domain_id)  # answered, status unchanged
+    assert (found["DMARC"]["Status"], found["DMARC"]["Policy"]) == ("error", None), found
+    assert "CNAME chain is too long" in found["DMARC"]["Message"]
+    assert found["SPF"]["Status"] == "ok"
+
+
 def test_two_spf_records_are_an_error(api_, world):
     domain_id, _ = published_domain(api_, world)
     world.resolver.add_record(DOMAIN, "TXT", "v=spf1 include:_spf.one.example ~all")
