@@ -135,9 +135,11 @@ class ParentAnswers(dns.resolver.LRUCache):
     for every domain under .com, ``_dmarc.example.com`` for each of its subdomains), shared by
     the health checks of one app, whose resolver's servers they came from. dnspython's own cache
     (negative answers kept for the zone's SOA minimum), each answer kept for its TTL and at most
-    ``cap`` seconds: the time a domain's whole health is reused (``OCTETH_DNS_HEALTH_CACHE_TTL``),
-    so no health shown is staler than a cached one may already be. The domain's own names are
-    never kept: a user who has just published their DMARC record sees it at the next verify."""
+    ``cap`` seconds: the time a domain's whole health is reused (``OCTETH_DNS_HEALTH_CACHE_TTL``).
+    A health computed from a parent's answer just before it expired is itself kept up to ``cap``,
+    so a DMARC record published at a parent shows within twice ``cap`` at worst
+    (docs/verification.md). The domain's own names are never kept: a user who has just published
+    their DMARC record at the domain sees it once the domain's health is no longer cached."""
 
     def __init__(self, cap: float, max_size: int = 10_000) -> None:
         super().__init__(max_size)
