@@ -413,9 +413,8 @@ def _health_asking(world, domain, parents):
     from octeth_domains.senderdomains import domainhealth
 
     world.resolver.set_record(domain, "TXT", "v=spf1 -all")  # a name that exists (checkdmarc stops at NXDOMAIN)
-    servers, start = [world.resolver.address], len(world.resolver.queries)
-    answers = verify.run_async(domainhealth.prefetch(domain, servers, 2.0, parents))
-    found = domainhealth.finish(domainhealth.start(domain, servers, 2.0, answers), 2.0)
+    start = len(world.resolver.queries)
+    found = domainhealth.check(domain, [world.resolver.address], 2.0, parents)
     return found["DMARC"], {name for name, _ in world.resolver.queries[start:]}
 
 

@@ -217,6 +217,8 @@ def answered(health: dict[str, Any]) -> bool:
     return not any(_UNCHECKED in str(entry.get("Message", "")) for entry in health.values())
 
 
-def check(domain: str, servers: Sequence[tuple[str, int]] | None, timeout: float) -> dict[str, Any]:
+def check(domain: str, servers: Sequence[tuple[str, int]] | None, timeout: float,
+          parents: ParentAnswers | None = None) -> dict[str, Any]:
     """The health of ``domain`` on its own (no record probe beside it)."""
-    return finish(start(domain, servers, timeout, run_async(prefetch(domain, servers, timeout))), timeout)
+    answers = run_async(prefetch(domain, servers, timeout, parents))
+    return finish(start(domain, servers, timeout, answers), timeout)
