@@ -112,3 +112,61 @@ def test_ctrl_c_ends_a_worker_caught_inside_the_thread_pool_s_lock():
     gthread handler waits for that lock forever (the master kills it 30 s later); ours exits."""
     done = subprocess.run([sys.executable, "-c", QUIT_WHILE_SUBMITTING], capture_output=True, text=True, timeout=20)
     assert done.returncode == 0, done.stderr
+
+
+def _shipped_gunicorn(tmp_path, **env):
+    """gunicorn with the repository's gunicorn.conf.py and nothing else: its defaults are tested."""
+    import os
+    import time
+
+    from helpers import free_port
+    from servers import REPO
+
+    clean = {key: value for key, value in os.environ.items() if not key.startswith(("OCTETH_", "GUNICORN_"))}
+    port = free_port()
+    clean.update(OCTETH_INSTANCE_PATH=str(tmp_path / "instance"), GUNICORN_BIND=f"127.0.0.1:{port}", **env)
+    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+                               cwd=REPO, env=clean, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 30
+    while True:
+        assert process.poll() is None, process.stdout.read()
+        try:
+            requests.get(f"http://127.0.0.1:{port}/api.php", timeout=5)
+            return process, port
+        except requests.ConnectionError:
+            assert time.monotonic() < deadline, "gunicorn did not answer"
+            time.sleep(0.1)
+
+
+def _connection_header(port: int, connection) -> str:
+    connection.request("GET", "/api.php")
+    response = connection.getresponse()
+    assert response.status == 400 and b"100003" in response.read()
+    return (response.getheader("Connection") or "").lower()
+
+
+@pytest.mark.parametrize("held", [None, "1000"])
+def test_a_worker_holds_its_threads_connections_and_one_more(tmp_path, held):
+    """gunicorn.conf.py's worker_connections is the threads and one: a worker keeps one idle
+    connection alive and closes the next rather than holding connections it has no thread for.
+    gthread's own default (1,000, the second case) keeps them all."""
+    import http.client
+    import time
+
+    env = {"GUNICORN_WORKERS": "1", "GUNICORN_THREADS": "1"}
+    if held:
+        env["GUNICORN_WORKER_CONNECTIONS"] = held
+    process, port = _shipped_gunicorn(tmp_path, **env)
+    first = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    second = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        assert _connection_header(port, first) == "keep-alive"
+        time.sleep(0.3)  # the worker's main thread puts the first connection among its idle ones
+        assert _connection_header(port, second) == ("keep-alive" if held else "close")
+        assert _connection_header(port, first) == "keep-alive"  # the one it kept is still served
+    finally:
+        first.close()
+        second.close()
+        process.terminate()
+        output, _ = process.communicate(timeout=15)
+    assert "No keepalived connections" not in output  # gthread's warning when it could keep none
