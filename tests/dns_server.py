@@ -304,8 +304,9 @@ class DNSServer:
             if qtype == "NS":
                 # Glue: the addresses of the name servers this server knows.
                 for rr in rrs:
-                    for glue in self._records.get((_key(str(rr.rdata.label)), "A"), []):
-                        reply.add_ar(glue)
+                    for family in ("A", "AAAA"):
+                        for glue in self._records.get((_key(str(rr.rdata.label)), family), []):
+                            reply.add_ar(glue)
 
             if not rrs and not reply.rr:
                 if not self._exists(name):
@@ -389,6 +390,10 @@ def start_on_common_port(hosts: Sequence[str], **options) -> list[DNSServer]:
     raise OSError(f"No port free on all of {', '.join(hosts)}.")
 
 
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET  # "::1" serves IPv6
+
+
 class _UDPServer(socketserver.UDPServer):
     """Answers on its serving thread, and sends each answer ``delay`` seconds later from a
     second thread: a slow server costs a timer, not a sleeping thread per query (the bench
@@ -396,6 +401,7 @@ class _UDPServer(socketserver.UDPServer):
 
     def __init__(self, address, handler, dns: DNSServer) -> None:
         self.dns = dns
+        self.address_family = _family(address[0])
         self._due: list[tuple[float, int, bytes, object, socket.socket]] = []
         self._sequence = 0
         self._wake = threading.Condition()
@@ -442,6 +448,7 @@ class _TCPServer(socketserver.ThreadingTCPServer):
 
     def __init__(self, address, handler, dns: DNSServer) -> None:
         self.dns = dns
+        self.address_family = _family(address[0])
         super().__init__(address, handler)
 
 

@@ -82,3 +82,28 @@ def test_a_referral_below_a_known_zone_finds_the_child_zone(world):
     assert (outcome.passed, outcome.reason, outcome.source) == (True, "ok", "authoritative")
     assert (f"sl.{CHILD}", "CNAME") in child.queries
     assert zones.zone_of(f"sl.{CHILD}") == (True, f"{CHILD}.")
+
+
+V6_ZONE = "v6only.test"
+
+
+def test_a_zone_whose_only_server_has_an_ipv6_address_is_asked_there():
+    """ns1.v6only.test has AAAA glue and no A record: its IPv6 address is asked, and answers for
+    the zone while the resolver still holds a stale "no such name" for the record."""
+    v6 = DNSServer(zones=[V6_ZONE], host="::1").start()
+    resolver = DNSServer().start()
+    try:
+        for server in (v6, resolver):
+            server.add_zone(V6_ZONE)  # its SOA and NS ns1.v6only.test
+            server.set_record(f"ns1.{V6_ZONE}", "AAAA", "::1")
+        v6.set_record(f"sl.{V6_ZONE}", "CNAME", TARGET)  # published; the resolver has not seen it
+        zones = ZoneCache()
+        outcome = probe({f"sl.{V6_ZONE}": ["CNAME", TARGET]}, [resolver.address], 1.0, authoritative=True,
+                        port=v6.port, zones=zones)[f"sl.{V6_ZONE}"]
+        assert (outcome.passed, outcome.source) == (True, "authoritative")
+        known, zone = zones.servers(V6_ZONE + ".")
+        assert known and zone.addresses == ("::1",)
+        assert (f"sl.{V6_ZONE}", "CNAME") in v6.queries
+    finally:
+        v6.stop()
+        resolver.stop()

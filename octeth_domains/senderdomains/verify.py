@@ -373,7 +373,9 @@ async def _find_zone(resolver: _Resolver, host: str, deadline: float) -> tuple[s
 
 
 async def _find_servers(resolver: _Resolver, zone: str, deadline: float) -> tuple[Zone | None, float]:
-    """The zone's NS names and their IPv4 addresses (glue first, else asked), through the resolver."""
+    """The zone's NS names and their addresses (glue first, else asked), through the resolver:
+    a server's IPv4 addresses, or its IPv6 ones when it has no IPv4 address (asking both of
+    one server would double its queries for the same answer)."""
     qname = dns.name.from_text(zone)
     reply = await resolver.ask(qname, "NS", deadline)
     if reply.status != "answer" or not reply.values:
@@ -382,16 +384,21 @@ async def _find_servers(resolver: _Resolver, zone: str, deadline: float) -> tupl
     ns_rrset = message.get_rrset(message.answer, qname, dns.rdataclass.IN, dns.rdatatype.NS)
     ttl = float(ns_rrset.ttl) if ns_rrset is not None else 300.0
     names = tuple(sorted({value.lower() for value in reply.values}))
-    glue: dict[str, list[str]] = {}
+    glue: dict[tuple[str, str], list[str]] = {}
     for rrset in message.additional:
-        if rrset.rdtype == dns.rdatatype.A:
-            glue.setdefault(rrset.name.to_text().lower(), []).extend(r.address for r in rrset)
-    missing = [ns for ns in names if ns not in glue]
-    replies = await asyncio.gather(*(resolver.ask(dns.name.from_text(ns), "A", deadline) for ns in missing))
-    for ns, answer in zip(missing, replies):
-        glue[ns] = list(answer.values)
-    addresses = tuple(dict.fromkeys(address for ns in names for address in glue.get(ns, [])))
-    return Zone(zone, names, addresses), ttl
+        if rrset.rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA):
+            key = (rrset.name.to_text().lower(), dns.rdatatype.to_text(rrset.rdtype))
+            glue.setdefault(key, []).extend(r.address for r in rrset)
+
+    async def addresses(ns: str) -> list[str]:
+        for family in ("A", "AAAA"):
+            found = glue.get((ns, family)) or (await resolver.ask(dns.name.from_text(ns), family, deadline)).values
+            if found:
+                return list(found)
+        return []
+
+    found = await asyncio.gather(*(addresses(ns) for ns in names))
+    return Zone(zone, names, tuple(dict.fromkeys(address for each in found for address in each))), ttl
 
 
 # Probing ----------------------------------------------------------------------------------------
