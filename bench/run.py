@@ -757,7 +757,8 @@ def main() -> int:
             "machine": f"{os.cpu_count()} cores, {_memory_gib()} GiB, {platform.system()} {platform.release()}",
             "duration_s": settings.duration, "warmup_s": settings.warmup,
             "wrk": f"-t{settings.wrk_threads} -c{settings.connections}", "connections": settings.connections,
-            "gunicorn": f"gthread, {settings.workers} workers x {settings.threads} threads",
+            "gunicorn": f"gthread, {settings.workers} workers x {settings.threads} threads,"
+                        f" {_gunicorn_setting('worker_connections')} connections a worker",
             "dns_delay_ms": DNS_DELAY * 1000, "dns_authoritative": True, "dns_zone": ZONE,
             "verify_pool_domains": len(pool_lines) - reserved, "new_zone_domains": len(data.new_zone.domains),
             "users": data.users, "domains": data.rows, "git_head": _git_head(),
