@@ -206,8 +206,32 @@ class FakeServer:
         return response(environ, start_response)
 
 
+@dataclass(frozen=True)
+class LexiconCase:
+    """What tests/test_lexicon_providers.py needs to run its shared tests against one fake: a
+    fake module for a provider driven through dns-lexicon defines one as ``LEXICON_CASE``, and
+    the test module finds it there (adding a fake adds its provider to every shared test)."""
+
+    name: str  # the provider's name in the registry
+    fake: t.Callable[[], "FakeServer"]  # a new fake, not started, that accepts ``good`` alone
+    path: str  # where the API is mounted on the fake (the configured URL is fake.url + path)
+    good: dict[str, str]  # working credentials as the commands take them: Api_key, Api_secret, Api_user
+    bad: dict[str, str]  # credentials the fake refuses
+    nameservers: tuple[str, str]  # two of the provider's name servers (dns.provider finds it by them)
+    refused_status: int = 401  # the HTTP status the API answers refused credentials with
+    # Makes the fake answer lists ``n`` records a page; None when the API lists a zone whole.
+    page_size: t.Callable[["FakeServer", int], None] | None = None
+    page_keys: tuple[str, ...] = ("page", "cursor")  # the query parameters that name a page
+
+    def credentials(self, params: dict[str, str] | None = None) -> t.Any:
+        from octeth_domains.providers import Credentials
+
+        given = self.good if params is None else params
+        return Credentials(given["Api_key"], given.get("Api_secret"), given.get("Api_user"))
+
+
 def json_response(payload: t.Any, status: int = 200) -> Response:
     return Response(json.dumps(payload), status=status, mimetype="application/json")
 
 
-__all__ = ["Entry", "FakeServer", "Seen", "json_response"]
+__all__ = ["Entry", "FakeServer", "LexiconCase", "Seen", "json_response"]

@@ -24,7 +24,7 @@ import typing as t
 
 from werkzeug.wrappers import Request, Response
 
-from . import Entry, FakeServer, json_response
+from . import Entry, FakeServer, LexiconCase, json_response
 
 _TYPES = {"A", "AAAA", "CAA", "CNAME", "MX", "NS", "SOA", "SRV", "TXT"}
 
@@ -193,3 +193,17 @@ class FakeDigitalOcean(FakeServer):
         return json_response({"domain_records": items[start:start + per_page],
                               "links": {"pages": pages} if pages else {},
                               "meta": {"total": len(items)}})
+
+
+DO_TOKEN = "dop_v1_S3cretDigitalOceanToken0123456789"
+
+
+def _pages(server: FakeServer, n: int) -> None:
+    server.default_per_page = server.max_per_page = n
+
+
+LEXICON_CASE = LexiconCase(
+    "digitalocean", lambda: FakeDigitalOcean(tokens={DO_TOKEN: None}), "/v2",
+    good={"Api_key": DO_TOKEN}, bad={"Api_key": "dop_v1_wrongTokenValue"},
+    nameservers=("ns1.digitalocean.com.", "ns2.digitalocean.com."), page_size=_pages,
+)

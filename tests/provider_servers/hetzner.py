@@ -22,7 +22,7 @@ import typing as t
 
 from werkzeug.wrappers import Request, Response
 
-from . import Entry, FakeServer, json_response
+from . import Entry, FakeServer, LexiconCase, json_response
 
 
 def _message(status: int, message: str) -> Response:
@@ -302,3 +302,17 @@ class FakeHetznerCloud(FakeServer):
                 self.rrsets[key]["records"] = [r for r in self.rrsets[key]["records"] if r["value"] not in gone]
                 return self._action("remove_rrset_records")
         return _cloud_error(404, "not_found", "not found")
+
+
+HZ_TOKEN = "hzS3cretDnsConsoleToken_01234567"  # DNS Console tokens are 32 characters
+
+
+def _pages(server: FakeServer, n: int) -> None:
+    server.max_per_page = n
+
+
+LEXICON_CASE = LexiconCase(
+    "hetzner", lambda: FakeHetzner(tokens={HZ_TOKEN: None}), "/api/v1",
+    good={"Api_key": HZ_TOKEN}, bad={"Api_key": "hzWrongDnsConsoleToken_012345678"[:32]},
+    nameservers=("hydrogen.ns.hetzner.com.", "helium.ns.hetzner.de."), page_size=_pages,
+)

@@ -22,7 +22,7 @@ import uuid
 
 from werkzeug.wrappers import Request, Response
 
-from . import Entry, FakeServer, json_response
+from . import Entry, FakeServer, LexiconCase, json_response
 
 
 def _error(status: int, message: str) -> Response:
@@ -145,3 +145,17 @@ class FakeVultr(FakeServer):
         links = {"next": token(end) if end < len(items) else "",
                  "prev": token(max(0, start - per_page)) if start else ""}
         return json_response({key: items[start:end], "meta": {"total": len(items), "links": links}})
+
+
+VU_TOKEN = "VULTRS3CRETAPIKEY0123456789ABCDEFGHI"
+
+
+def _pages(server: FakeServer, n: int) -> None:
+    server.default_per_page = server.max_per_page = n
+
+
+LEXICON_CASE = LexiconCase(
+    "vultr", lambda: FakeVultr(tokens={VU_TOKEN: None}), "/v2",
+    good={"Api_key": VU_TOKEN}, bad={"Api_key": "WRONGVULTRAPIKEY0123"},
+    nameservers=("ns1.vultr.com.", "ns2.vultr.com."), page_size=_pages,
+)
