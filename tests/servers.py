@@ -25,6 +25,31 @@ def _wait(predicate, timeout: float, what: str) -> None:
     raise RuntimeError(f"{what} did not come up within {timeout} s")
 
 
+def shipped_gunicorn(instance: Path, **env: str) -> tuple[subprocess.Popen, int]:
+    """``gunicorn -c gunicorn.conf.py wsgi:app`` with the repository's settings and only ``env``
+    on top of a clean environment (no OCTETH_, GUNICORN_ or RATELIMIT_ variables of the caller's),
+    on a free port; started, not waited for (it may be meant to refuse to start)."""
+    clean = {key: value for key, value in os.environ.items()
+             if not key.startswith(("OCTETH_", "GUNICORN_", "RATELIMIT_"))}
+    port = free_port()
+    clean.update(OCTETH_INSTANCE_PATH=str(instance), GUNICORN_BIND=f"127.0.0.1:{port}", **env)
+    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+                               cwd=REPO, env=clean, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return process, port
+
+
+def first_answer(process: subprocess.Popen, port: int, timeout: float = 30) -> requests.Response:
+    """The answer to ``GET /api.php`` once the server listens; its output if it exits first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        assert process.poll() is None, process.stdout.read()
+        try:
+            return requests.get(f"http://127.0.0.1:{port}/api.php", timeout=15)
+        except requests.ConnectionError:
+            assert time.monotonic() < deadline, f"gunicorn did not answer within {timeout} s"
+            time.sleep(0.1)
+
+
 class AppProcess:
     """The service under gunicorn in a process of its own, as production runs it."""
 

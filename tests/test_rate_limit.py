@@ -1,8 +1,6 @@
 """The shared per-user rate limit (SPEC §8)."""
 import logging
-import os
 import subprocess
-import sys
 import time
 import uuid
 
@@ -234,22 +232,11 @@ def test_a_limit_must_be_one_limit(make_env):
 
 
 
-def _gunicorn(tmp_path, **env):
-    from helpers import free_port
-    from servers import REPO
-
-    clean = {key: value for key, value in os.environ.items()
-             if not key.startswith(("OCTETH_", "GUNICORN_", "RATELIMIT_"))}
-    port = free_port()
-    clean.update(OCTETH_INSTANCE_PATH=str(tmp_path / "instance"), GUNICORN_BIND=f"127.0.0.1:{port}", **env)
-    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
-                               cwd=REPO, env=clean, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    return process, f"http://127.0.0.1:{port}"
-
-
 def test_the_embedded_default_refuses_several_workers(tmp_path):
     """The shipped gunicorn.conf.py (4 workers) without Redis: counts would be per process."""
-    process, _ = _gunicorn(tmp_path)
+    from servers import shipped_gunicorn
+
+    process, _ = shipped_gunicorn(tmp_path / "instance")
     try:
         output, _ = process.communicate(timeout=60)
     finally:
@@ -260,19 +247,12 @@ def test_the_embedded_default_refuses_several_workers(tmp_path):
 
 
 def test_one_worker_without_redis_and_several_with_it_start(tmp_path):
+    from servers import first_answer, shipped_gunicorn
+
     for env in ({"GUNICORN_WORKERS": "1"}, {"GUNICORN_WORKERS": "2", "OCTETH_REDIS_URL": REDIS_URL}):
-        process, url = _gunicorn(tmp_path, **env)
+        process, port = shipped_gunicorn(tmp_path / "instance", **env)
         try:
-            deadline = time.monotonic() + 30
-            while True:
-                assert process.poll() is None, process.stdout.read()
-                try:
-                    response = requests.get(url + "/api.php", timeout=15)
-                    break
-                except requests.ConnectionError:
-                    assert time.monotonic() < deadline
-                    time.sleep(0.1)
-            assert response.json()["Errors"][0]["Code"] == 100003
+            assert first_answer(process, port).json()["Errors"][0]["Code"] == 100003
         finally:
             process.terminate()
             process.wait(10)

@@ -15,7 +15,7 @@ import requests
 from conftest import Accounts
 from helpers import body
 from octeth_domains import MAX_BODY_BYTES, create_app
-from servers import AppProcess
+from servers import AppProcess, first_answer, shipped_gunicorn
 
 OVER = b'{"Command": "user.senderdomain.list", "Padding": "' + b"x" * MAX_BODY_BYTES + b'", "APIKey": "%s"}'
 UNDER = b'{"Command": "user.senderdomain.list", "Padding": "' + b"x" * 1000 + b'", "APIKey": "%s"}'
@@ -114,30 +114,6 @@ def test_ctrl_c_ends_a_worker_caught_inside_the_thread_pool_s_lock():
     assert done.returncode == 0, done.stderr
 
 
-def _shipped_gunicorn(tmp_path, **env):
-    """gunicorn with the repository's gunicorn.conf.py and nothing else: its defaults are tested."""
-    import os
-    import time
-
-    from helpers import free_port
-    from servers import REPO
-
-    clean = {key: value for key, value in os.environ.items() if not key.startswith(("OCTETH_", "GUNICORN_"))}
-    port = free_port()
-    clean.update(OCTETH_INSTANCE_PATH=str(tmp_path / "instance"), GUNICORN_BIND=f"127.0.0.1:{port}", **env)
-    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
-                               cwd=REPO, env=clean, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 30
-    while True:
-        assert process.poll() is None, process.stdout.read()
-        try:
-            requests.get(f"http://127.0.0.1:{port}/api.php", timeout=5)
-            return process, port
-        except requests.ConnectionError:
-            assert time.monotonic() < deadline, "gunicorn did not answer"
-            time.sleep(0.1)
-
-
 def _connection_header(port: int, connection) -> str:
     connection.request("GET", "/api.php")
     response = connection.getresponse()
@@ -156,7 +132,8 @@ def test_a_worker_holds_its_threads_connections_and_one_more(tmp_path, held):
     env = {"GUNICORN_WORKERS": "1", "GUNICORN_THREADS": "1"}
     if held:
         env["GUNICORN_WORKER_CONNECTIONS"] = held
-    process, port = _shipped_gunicorn(tmp_path, **env)
+    process, port = shipped_gunicorn(tmp_path / "instance", **env)
+    first_answer(process, port)
     first = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     second = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
