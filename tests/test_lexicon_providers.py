@@ -191,6 +191,34 @@ def test_a_zone_of_several_pages_is_read_whole(paged_case: Case) -> None:
     assert len(pages - {None}) >= 4  # 40 records, 7 a page: it followed the pagination
 
 
+RELATIVE_HOSTS = [name for name in NAMES if getattr(registry.load()[name].client, "relative_hosts", False)]
+
+
+def _hold_relative_target(case: Case, host: str, target: str) -> None:
+    """Make the fake hold ``host``'s CNAME as its API does after a target sent without its final
+    dot: relative to the zone."""
+    relative = host[: -len(ZONE) - 1]
+    if case.name == "ovh":
+        (record,) = [r for r in case.server.records.values() if (r["subDomain"], r["fieldType"]) == (relative, "CNAME")]
+        record["target"] = target
+    elif case.name == "gandi":
+        case.server.records[f"{ZONE}/{relative}/CNAME"]["rrset_values"] = [target]
+    else:
+        raise AssertionError(f"say how the {case.name} fake holds a relative target")
+
+
+@pytest.mark.parametrize("name", RELATIVE_HOSTS)
+def test_a_target_the_api_holds_relative_to_the_zone_is_not_taken_for_ours(name: str) -> None:
+    """``mailer.delivery.example`` without its final dot, in example.com, is served as
+    ``mailer.delivery.example.example.com``: read as that, it is rewritten in place to ours."""
+    for case in _started(name):
+        _hold_relative_target(case, "sl.example.com", "mailer.delivery.example")
+        (cname_id, served), = case.at("sl.example.com", "CNAME")
+        assert served == "mailer.delivery.example.example.com"
+        case.client().ensure_records(ZONE, OURS)
+        assert case.at("sl.example.com", "CNAME") == [(cname_id, "mailer.delivery.example")]
+
+
 # -- transient trouble -----------------------------------------------------------------------------
 
 
@@ -323,9 +351,9 @@ def test_every_lexicon_provider_is_registered_with_its_nameservers_and_credentia
 
 @pytest.mark.parametrize("name", ["linode", "dnsimple", "gandi", "ovh", "porkbun"])
 def test_each_other_lexicon_client_is_built_against_the_configured_url(name: str) -> None:
-    """The providers without a fake here: their client builds lexicon's provider, points it at the
-    configured URL, and a refused connection there is a ProviderError (nothing leaves for the
-    provider's public address)."""
+    """Each client builds lexicon's provider and points it at the configured URL before its first
+    call: a refused connection there is a ProviderError naming that address (nothing leaves for
+    the provider's public address), with every kind of credential its provider takes."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

@@ -105,6 +105,22 @@ if not getattr(requests.Session.request, "_octeth_bounded", False):
     requests.Session.request = _bounded_request  # type: ignore[method-assign]
 
 
+#: The types whose data ends with a host name (MX: "priority host").
+HOST_TYPES = frozenset({"CNAME", "NS", "MX"})
+
+
+def served_host(rtype: str, value: str, zone_name: str) -> str:
+    """A CNAME, NS or MX value read from an API whose host names are relative to the zone, with
+    its host as the API serves it: ``mailer`` in example.com is ``mailer.example.com.``, ``@``
+    the zone itself; a host with its final dot is as it is."""
+    if rtype not in HOST_TYPES:
+        return value
+    priority, _, host = value.strip().rpartition(" ") if rtype == "MX" else ("", "", value.strip())
+    if host and not host.endswith("."):
+        host = f"{zone_name}." if host == "@" else f"{host}.{zone_name}."
+    return f"{priority} {host}" if priority else host
+
+
 def lexicon_class(module: str) -> type:
     """Lexicon's provider class of ``module`` (``digitalocean``): its providers live in
     ``lexicon._private.providers`` since 3.23 (``lexicon.providers`` before)."""
@@ -139,6 +155,11 @@ class LexiconProvider(Provider):
     #: How the apex is named to lexicon: None for the zone's own name (lexicon then sends it
     #: empty), "@" for the APIs that want "@" (lexicon passes "@" through as it is).
     apex_name: t.ClassVar[str | None] = None
+    #: Whether the API reads a host name without its final dot as relative to the zone, as a
+    #: zone file does (``mailer.delivery.example`` in example.com served as
+    #: ``mailer.delivery.example.example.com``): host names then go out with the dot, and one read
+    #: back without it is taken as the name the API serves (:func:`served_host`).
+    relative_hosts: t.ClassVar[bool] = False
 
     def __init__(self, credentials: Credentials, *, api_url: str | None = None, timeout: float = 10,
                  retries: int = 2, backoff: float = 0.5, **extra: t.Any) -> None:
@@ -243,9 +264,11 @@ class LexiconProvider(Provider):
 
     def _content(self, record: Record) -> str:
         """The data lexicon's provider is given: TXT unquoted (lexicon's providers quote it
-        themselves where their API wants quotes), host names without the final dot."""
-        if record.type in ("CNAME", "NS", "MX"):
-            return record.value.rstrip(".")
+        themselves where their API wants quotes), host names without the final dot (with it
+        where the API's host names are relative)."""
+        if record.type in HOST_TYPES:
+            host = record.value.rstrip(".")
+            return host + "." if self.relative_hosts else host
         return record.value
 
     def _to_record(self, item: dict[str, t.Any], zone_name: str) -> Record:
@@ -257,6 +280,8 @@ class LexiconProvider(Provider):
         content = str(item.get("content", ""))
         if rtype == "TXT":
             content = parse_txt(content)
+        elif self.relative_hosts:
+            content = served_host(rtype, content, zone_name)
         ttl = item.get("ttl")
         try:
             ttl = int(ttl)

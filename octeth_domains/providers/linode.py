@@ -2,11 +2,19 @@
 
 Lexicon's Linode provider joins its paths (``domains/...``) to the base without a slash, so the
 base keeps its final slash.
+
+An update in place (``PUT /domains/{domainId}/records/{recordId}``) is sent here rather than
+through lexicon's ``update_record``: that one sends ``"name": null`` for a record at the apex
+(Linode names the apex ``""``, which lexicon takes for "no name") and the record's ``type``,
+which the update's request schema does not have. Linode's schema types ``name`` as a string,
+not nullable, so the apex's SPF record could not be merged. The name and type do not change in
+an update of ours, so only the new ``target`` is sent (fields left out stay as they are).
 """
 from __future__ import annotations
 
 import typing as t
 
+from . import Change, Record
 from ._lexicon import LexiconProvider
 from .registry import ProviderInfo, key
 
@@ -20,7 +28,16 @@ class Linode(LexiconProvider):
     credentials_hint = "use a personal access token with Read/Write access to Domains"
 
     def _point(self, provider: t.Any) -> None:
-        provider.api_endpoint = self.api_url + "/"
+        provider.api_endpoint = self.api_url.rstrip("/") + "/"
+
+    def _update(self, provider: t.Any, zone_name: str, change: Change, existing: list[Record]) -> None:
+        old, record = change.replaces, change.record
+        assert old is not None
+        if not old.ref:
+            super()._update(provider, zone_name, change, existing)  # says why it cannot
+            return
+        path = f"domains/{provider.domain_id}/records/{old.ref}"
+        self._call(provider._put, path, {"target": self._content(record)})
 
 
 PROVIDER = ProviderInfo(

@@ -162,7 +162,16 @@ class FakeServer:
         raise NotImplementedError
 
     def dump(self, name: str) -> list[Entry]:
+        return [entry[1:] for entry in self.dump_ids(name)]
+
+    def dump_ids(self, name: str) -> list[tuple[t.Any, str, str, str]]:
+        """Like :meth:`dump`, each entry led by the record's id."""
         raise NotImplementedError
+
+    @staticmethod
+    def public(record: dict[str, t.Any]) -> dict[str, t.Any]:
+        """A stored record as the API shows it: without the fake's own ``_`` fields."""
+        return {k: v for k, v in record.items() if not k.startswith("_")}
 
     # -- plumbing ------------------------------------------------------
 

@@ -56,8 +56,6 @@ class FakeDNSimple(FakeServer):
         self.records[record["id"]] = record
         return record
 
-    def dump(self, name: str) -> list[Entry]:
-        return [entry[1:] for entry in self.dump_ids(name)]
 
     def dump_ids(self, name: str) -> list[tuple[t.Any, str, str, str]]:
         found = []

@@ -82,8 +82,6 @@ class FakeHetzner(FakeServer):
     def zone_id(self, name: str) -> str:
         return next(z["id"] for z in self.zones.values() if z["name"] == name)
 
-    def dump(self, name: str) -> list[Entry]:
-        return [entry[1:] for entry in self.dump_ids(name)]
 
     def dump_ids(self, name: str) -> list[tuple[t.Any, str, str, str]]:
         """Like :meth:`dump`, each entry led by the record's id."""

@@ -63,13 +63,6 @@ class FakeVultr(FakeServer):
         self.records[record["id"]] = record
         return record
 
-    @staticmethod
-    def public(record: dict[str, t.Any]) -> dict[str, t.Any]:
-        return {k: v for k, v in record.items() if not k.startswith("_")}
-
-    def dump(self, name: str) -> list[Entry]:
-        return [entry[1:] for entry in self.dump_ids(name)]
-
     def dump_ids(self, name: str) -> list[tuple[t.Any, str, str, str]]:
         """Like :meth:`dump`, each entry led by the record's id."""
         found = []
