@@ -44,7 +44,8 @@ def first_answer(process: subprocess.Popen, port: int, timeout: float = 30) -> r
     while True:
         assert process.poll() is None, process.stdout.read()
         try:
-            return requests.get(f"http://127.0.0.1:{port}/api.php", timeout=15)
+            # Not kept alive: a test that counts the server's connections starts from none.
+            return requests.get(f"http://127.0.0.1:{port}/api.php", timeout=15, headers={"Connection": "close"})
         except requests.ConnectionError:
             assert time.monotonic() < deadline, f"gunicorn did not answer within {timeout} s"
             time.sleep(0.1)

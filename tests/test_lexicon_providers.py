@@ -43,6 +43,17 @@ def _lexicon_cases() -> dict[str, LexiconCase]:
 
 LEXICON_CASES = _lexicon_cases()
 NAMES = sorted(LEXICON_CASES)
+
+
+def test_every_provider_driven_through_lexicon_has_a_fake_here() -> None:
+    """A fake module without its ``LEXICON_CASE`` would leave its provider out of every test below
+    without a word. (Route 53's client is a factory that needs boto3, an extra: AWS's signed API
+    has no fake here, and only the missing extra is tested.)"""
+    from octeth_domains.providers._lexicon import LexiconProvider
+
+    driven = {name for name, info in registry.load().items()
+              if isinstance(info.client, type) and issubclass(info.client, LexiconProvider)}
+    assert driven == set(NAMES) and "route53" in registry.load()
 PAGED = [name for name in NAMES if LEXICON_CASES[name].page_size is not None]
 #: Every credential value of every case: none may reach an error or a log line.
 SECRETS = [value for case in LEXICON_CASES.values() for params in (case.good, case.bad) for value in params.values()]
@@ -547,7 +558,7 @@ def test_a_whole_run_touches_only_the_configured_addresses(tmp_path: t.Any) -> N
 
 # -- DNSimple: lexicon reads one page, this module reads them all ---------------------------------------
 
-DS_TOKEN = "dnsimpleS3cretAccountToken_0123456789"
+from provider_servers.dnsimple import DS_TOKEN  # noqa: E402  (the DNSimple tests below)
 
 
 def test_dnsimple_reads_every_page_so_the_users_spf_is_merged_not_doubled() -> None:
@@ -604,3 +615,23 @@ def test_dnsimple_takes_the_account_holding_the_zone_not_one_holding_a_name_that
         assert writes(server) == [] and not [s for s in server.requests if s.path.endswith("/records")]
     finally:
         server.stop()
+
+
+# -- Gandi: a record set that changed between the listing and the write -----------------------------------
+
+
+def test_gandi_adds_no_second_spf_when_the_users_changed_since_it_was_read() -> None:
+    """The user's SPF is edited at Gandi after the zone was listed: the merge of the value read
+    then is refused rather than written beside the new one (two SPF records fail SPF)."""
+    from octeth_domains.providers.planner import Change
+
+    for case in _started("gandi"):
+        client = case.client()
+        zone = client.find_zone(ZONE)
+        listed = client._list(zone, ZONE)
+        (spf,) = [r for r in listed if r.type == "TXT" and r.value.startswith("v=spf1")]
+        edited = ['"v=spf1 include:_spf.example.org ~all"']
+        case.server.records[f"{ZONE}/@/TXT"]["rrset_values"] = list(edited)
+        with pytest.raises(ProviderError, match="changed at Gandi"):
+            client._update(zone, ZONE, Change(Record(ZONE, "TXT", MERGED_SPF), replaces=spf), listed)
+        assert case.server.records[f"{ZONE}/@/TXT"]["rrset_values"] == edited

@@ -114,7 +114,7 @@ def test_ctrl_c_ends_a_worker_caught_inside_the_thread_pool_s_lock():
     assert done.returncode == 0, done.stderr
 
 
-def _connection_header(port: int, connection) -> str:
+def _connection_header(connection) -> str:
     connection.request("GET", "/api.php")
     response = connection.getresponse()
     assert response.status == 400 and b"100003" in response.read()
@@ -133,14 +133,14 @@ def test_a_worker_holds_its_threads_connections_and_one_more(tmp_path, held):
     if held:
         env["GUNICORN_WORKER_CONNECTIONS"] = held
     process, port = shipped_gunicorn(tmp_path / "instance", **env)
-    first_answer(process, port)
     first = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     second = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
-        assert _connection_header(port, first) == "keep-alive"
+        first_answer(process, port)  # on a connection of its own, closed by its "Connection: close"
+        assert _connection_header(first) == "keep-alive"
         time.sleep(0.3)  # the worker's main thread puts the first connection among its idle ones
-        assert _connection_header(port, second) == ("keep-alive" if held else "close")
-        assert _connection_header(port, first) == "keep-alive"  # the one it kept is still served
+        assert _connection_header(second) == ("keep-alive" if held else "close")
+        assert _connection_header(first) == "keep-alive"  # the one it kept is still served
     finally:
         first.close()
         second.close()

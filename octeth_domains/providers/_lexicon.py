@@ -340,13 +340,17 @@ class LexiconProvider(Provider):
                     f" cannot see it; {self.credentials_hint}.")
         return f"{self.label} refused the credentials; {self.credentials_hint}."
 
+    def _refused(self, detail: str) -> ProviderError:
+        """The credentials were refused; ``detail`` says how (``HTTP 401: ...``)."""
+        return self._error(f"{self.label} refused the credentials ({detail}); {self.credentials_hint}.",
+                           AuthorizationFailed)
+
     def _http_error(self, response: requests.Response | None, zone: str | None) -> ProviderError:
         status = response.status_code if response is not None else 0
         said = _message(response)
         detail = f"HTTP {status}" + (f": {said}" if said else "")
         if status in (401, 403):
-            return self._error(f"{self.label} refused the credentials ({detail}); {self.credentials_hint}.",
-                               AuthorizationFailed)
+            return self._refused(detail)
         if status == 404 and zone:
             return self._error(self._not_yours(zone), AuthorizationFailed)
         if status == 429:

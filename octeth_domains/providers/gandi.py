@@ -131,7 +131,10 @@ class Gandi(LexiconProvider):
                 else:
                     values.append(value)
             if not swapped:
-                values.append(self._content(record))
+                # The value we read is gone (changed at Gandi since): adding ours beside what is
+                # there now could make a second SPF record, which fails SPF for every message.
+                raise self._error(f"The {old.type} record at {old.name} changed at {self.label} while it was"
+                                  " being updated; try again.")
             ttl = max(record.ttl, _MIN_TTL) if len(values) == 1 else current["rrset_ttl"]
             provider._put(url, {"rrset_values": values, "rrset_ttl": ttl})
 

@@ -27,7 +27,7 @@ import typing as t
 
 import requests
 
-from . import AuthorizationFailed, ProviderError
+from . import ProviderError
 from ._lexicon import LexiconProvider, _message
 from .registry import Credential, ProviderInfo, key, secret
 
@@ -62,6 +62,9 @@ class OVH(LexiconProvider):
         """OVH's clock (``GET /auth/time``), its HTTP errors raised as such."""
         with requests.Session() as session:
             answer = session.get(f"{provider.endpoint_api}/auth/time")
+        if answer.status_code == 404:  # no OVH API there: not a zone or a credential of the user's
+            raise self._error(f"{self.label} answered HTTP 404 at {self._host()} for its clock; check that"
+                              f" the API URL points at the {self.label} API.")
         answer.raise_for_status()
         try:
             value = answer.json()
@@ -80,9 +83,7 @@ class OVH(LexiconProvider):
                 code = None
             if code in _CREDENTIAL_ERRORS:
                 said = _message(response)
-                detail = "HTTP 400" + (f": {said}" if said else "")
-                return self._error(f"{self.label} refused the credentials ({detail}); {self.credentials_hint}.",
-                                   AuthorizationFailed)
+                return self._refused("HTTP 400" + (f": {said}" if said else ""))
         return super()._http_error(response, zone)
 
 

@@ -38,8 +38,7 @@ class Porkbun(LexiconProvider):
         said = _message(response)
         if status == 400:
             if said.lower().startswith("invalid api key"):
-                return self._error(f"{self.label} refused the credentials (HTTP 400: {said});"
-                                   f" {self.credentials_hint}.", AuthorizationFailed)
+                return self._refused(f"HTTP 400: {said}")
             if "not opted in to api access" in said.lower():
                 where = f" for {zone}" if zone else " for this domain"
                 return self._error(f"{self.label} accepted the API keys but API access is switched off{where}"

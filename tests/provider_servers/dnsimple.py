@@ -24,7 +24,7 @@ import typing as t
 
 from werkzeug.wrappers import Request, Response
 
-from . import Entry, FakeServer, json_response
+from . import Entry, FakeServer, LexiconCase, json_response
 
 
 class FakeDNSimple(FakeServer):
@@ -127,3 +127,16 @@ class FakeDNSimple(FakeServer):
         return json_response({"data": items[start:start + per_page], "pagination": {
             "current_page": page, "per_page": per_page, "total_entries": len(items),
             "total_pages": max(1, math.ceil(len(items) / per_page))}})
+
+
+DS_TOKEN = "dnsimpleS3cretAccountToken_0123456789"
+
+
+# No page_size: our DNSimple module asks 100 a page (DNSimple's most) and takes a shorter page for
+# the last, so a fake paging by 7 would end it early; its paging is tested with 120 records
+# (test_dnsimple_reads_every_page_so_the_users_spf_is_merged_not_doubled).
+LEXICON_CASE = LexiconCase(
+    "dnsimple", lambda: FakeDNSimple(tokens={DS_TOKEN: 1010}), "/v2",
+    good={"Api_key": DS_TOKEN}, bad={"Api_key": "dnsimpleWrongAccountToken_000000000"},
+    nameservers=("ns1.dnsimple.com.", "ns2.dnsimple-edge.net."),
+)
