@@ -87,11 +87,23 @@ def test_a_referral_below_a_known_zone_finds_the_child_zone(world):
 V6_ZONE = "v6only.test"
 
 
-def test_a_zone_whose_only_server_has_an_ipv6_address_is_asked_there():
-    """ns1.v6only.test has AAAA glue and no A record: its IPv6 address is asked, and answers for
-    the zone while the resolver still holds a stale "no such name" for the record."""
+class WithoutGlue(DNSServer):
+    """A resolver whose NS answers carry no addresses: each server's is asked for apart."""
+
+    def answer(self, request: DNSRecord) -> DNSRecord | None:
+        reply = super().answer(request)
+        if reply is not None:
+            reply.ar = []
+        return reply
+
+
+@pytest.mark.parametrize("resolver_class", [DNSServer, WithoutGlue], ids=["aaaa-glue", "aaaa-lookup"])
+def test_a_zone_whose_only_server_has_an_ipv6_address_is_asked_there(resolver_class):
+    """ns1.v6only.test has an AAAA record and no A record (given as glue, or asked for): its IPv6
+    address is asked, and answers for the zone while the resolver still holds a stale "no such
+    name" for the record."""
     v6 = DNSServer(zones=[V6_ZONE], host="::1").start()
-    resolver = DNSServer().start()
+    resolver = resolver_class().start()
     try:
         for server in (v6, resolver):
             server.add_zone(V6_ZONE)  # its SOA and NS ns1.v6only.test
@@ -103,6 +115,10 @@ def test_a_zone_whose_only_server_has_an_ipv6_address_is_asked_there():
         assert (outcome.passed, outcome.source) == (True, "authoritative")
         known, zone = zones.servers(V6_ZONE + ".")
         assert known and zone.addresses == ("::1",)
+        asked = [query for query in resolver.queries if query[0] == f"ns1.{V6_ZONE}"]
+        # IPv4 first, even beside AAAA glue: an A record left out of the glue serves a host without IPv6.
+        looked_up = [] if resolver_class is DNSServer else [(f"ns1.{V6_ZONE}", "AAAA")]
+        assert asked == [(f"ns1.{V6_ZONE}", "A"), *looked_up]
         assert (f"sl.{V6_ZONE}", "CNAME") in v6.queries
     finally:
         v6.stop()
