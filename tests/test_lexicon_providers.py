@@ -635,3 +635,20 @@ def test_gandi_adds_no_second_spf_when_the_users_changed_since_it_was_read() -> 
         with pytest.raises(ProviderError, match="changed at Gandi"):
             client._update(zone, ZONE, Change(Record(ZONE, "TXT", MERGED_SPF), replaces=spf), listed)
         assert case.server.records[f"{ZONE}/@/TXT"]["rrset_values"] == edited
+
+
+# -- Linode: the records we create keep their TTL ------------------------------------------------------
+
+
+def test_linode_creates_our_records_with_their_ttl_not_the_domains_default() -> None:
+    """Lexicon's Linode create sends ``ttl_sec: 0`` (the domain's default, a day unless set):
+    ours are sent with their own TTL (3600 here), and created without listing the zone again."""
+    for case in _started("linode"):
+        case.client().ensure_records(ZONE, WANTED)
+        posted = {(s.json["name"], s.json["type"], s.json["target"]) for s in case.server.requests
+                  if s.method == "POST"}
+        assert len(posted) == 5  # three CNAMEs and two TXT records; sl's CNAME was updated in place
+        created = [r for r in case.server.records.values() if (r["name"], r["type"], r["target"]) in posted]
+        assert len(created) == 5 and {r["ttl_sec"] for r in created} == {3600}
+        record_reads = [s for s in case.server.requests if s.method == "GET" and s.path.endswith("/records")]
+        assert len(record_reads) == 1  # the planner's listing, not one more per record created

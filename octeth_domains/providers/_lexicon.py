@@ -231,7 +231,7 @@ class LexiconProvider(Provider):
             if change.replaces is not None:
                 self._update(zone, zone_name, change, existing)
             else:
-                self._call(zone.create_record, record.type, self._name(record, zone_name), self._content(record))
+                self._create(zone, zone_name, record)
 
     # -- hooks ----------------------------------------------------------
 
@@ -243,6 +243,10 @@ class LexiconProvider(Provider):
         """Every record of the zone (lexicon's providers follow their API's pagination)."""
         items = self._call(provider.list_records)
         return [self._to_record(item, zone_name) for item in items or ()]
+
+    def _create(self, provider: t.Any, zone_name: str, record: Record) -> None:
+        """Add ``record`` (lexicon's ``create_record``, the record's TTL in its settings)."""
+        self._call(provider.create_record, record.type, self._name(record, zone_name), self._content(record))
 
     def _update(self, provider: t.Any, zone_name: str, change: Change, existing: list[Record]) -> None:
         """Rewrite ``change.replaces`` in place, by its id."""

@@ -89,12 +89,8 @@ class Gandi(LexiconProvider):
 
     # -- writing ------------------------------------------------------------
 
-    def _apply(self, zone: t.Any, zone_name: str, changes: list[Change], existing: list[Record]) -> None:
-        for change in changes:
-            if change.replaces is not None:
-                self._update(zone, zone_name, change, existing)
-            else:
-                self._call(self._add, zone, zone_name, change.record)
+    def _create(self, provider: t.Any, zone_name: str, record: Record) -> None:
+        self._call(self._add, provider, zone_name, record)
 
     def _add(self, provider: t.Any, zone_name: str, record: Record) -> None:
         url = self._url(provider, zone_name, record.name, record.type)

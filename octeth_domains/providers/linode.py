@@ -9,12 +9,14 @@ through lexicon's ``update_record``: that one sends ``"name": null`` for a recor
 which the update's request schema does not have. Linode's schema types ``name`` as a string,
 not nullable, so the apex's SPF record could not be merged. The name and type do not change in
 an update of ours, so only the new ``target`` is sent (fields left out stay as they are).
+A new record is sent here too, with its TTL (lexicon's sends ``ttl_sec: 0``, the domain's
+default).
 """
 from __future__ import annotations
 
 import typing as t
 
-from . import Change, Record
+from . import Change, Record, relative_name
 from ._lexicon import LexiconProvider
 from .registry import ProviderInfo, key
 
@@ -29,6 +31,14 @@ class Linode(LexiconProvider):
 
     def _point(self, provider: t.Any) -> None:
         provider.api_endpoint = self.api_url.rstrip("/") + "/"
+
+    def _create(self, provider: t.Any, zone_name: str, record: Record) -> None:
+        # Lexicon's create_record sends ``ttl_sec: 0`` (the domain's default, a day unless set)
+        # whatever the record's TTL, and lists the whole zone first to skip a duplicate the
+        # planner has already ruled out.
+        name = "" if record.name == zone_name else relative_name(record.name, zone_name)
+        self._call(provider._post, f"domains/{provider.domain_id}/records",
+                   {"name": name, "type": record.type, "target": self._content(record), "ttl_sec": record.ttl})
 
     def _update(self, provider: t.Any, zone_name: str, change: Change, existing: list[Record]) -> None:
         old, record = change.replaces, change.record
