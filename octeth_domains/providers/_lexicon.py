@@ -105,6 +105,14 @@ if not getattr(requests.Session.request, "_octeth_bounded", False):
     requests.Session.request = _bounded_request  # type: ignore[method-assign]
 
 
+def _preference(record: Record) -> int | None:
+    """An MX record's preference ("10 mx.example.net" is 10); None for any other."""
+    if record.type != "MX":
+        return None
+    first = record.value.split(None, 1)[0]
+    return int(first) if first.isdigit() else None
+
+
 #: The types whose data ends with a host name (MX: "priority host").
 HOST_TYPES = frozenset({"CNAME", "NS", "MX"})
 
@@ -160,6 +168,12 @@ class LexiconProvider(Provider):
     #: ``mailer.delivery.example.example.com``): host names then go out with the dot, and one read
     #: back without it is taken as the name the API serves (:func:`served_host`).
     relative_hosts: t.ClassVar[bool] = False
+    #: How an MX record's preference reaches the API: ``"data"``, part of the record's data
+    #: ("10 mx.example.net"); ``"option"``, lexicon's ``priority`` option, the data the host alone
+    #: (lexicon's provider reads it from its settings and lists it back as ``priority`` or
+    #: ``options.mx.priority``); None where lexicon's provider has no way to send it: an MX
+    #: record is then refused before anything is written, rather than published without it.
+    mx_preference: t.ClassVar[str | None] = "data"
 
     def __init__(self, credentials: Credentials, *, api_url: str | None = None, timeout: float = 10,
                  retries: int = 2, backoff: float = 0.5, **extra: t.Any) -> None:
@@ -225,9 +239,17 @@ class LexiconProvider(Provider):
         return [r for r in self._list(zone, zone_name) if r.name in names]
 
     def _apply(self, zone: t.Any, zone_name: str, changes: list[Change], existing: list[Record]) -> None:
+        mx = [change.record for change in changes if change.record.type == "MX"]
+        if mx and self.mx_preference is None:
+            raise self._error(
+                f"{self.label} cannot be given an MX record's preference through this service;"
+                f" add the MX record at {mx[0].name} ({mx[0].value}) in {self.label}'s console, then"
+                " set up the other records again."
+            )
         for change in changes:
             record = change.record
             zone._octeth_settings["ttl"] = record.ttl
+            zone._octeth_settings["priority"] = _preference(record) if self.mx_preference == "option" else None
             if change.replaces is not None:
                 self._update(zone, zone_name, change, existing)
             else:
@@ -271,7 +293,10 @@ class LexiconProvider(Provider):
         themselves where their API wants quotes), host names without the final dot (with it
         where the API's host names are relative)."""
         if record.type in HOST_TYPES:
-            host = record.value.rstrip(".")
+            value = record.value
+            if record.type == "MX" and self.mx_preference == "option":
+                value = value.split(None, 1)[-1]  # the preference goes as lexicon's option
+            host = value.rstrip(".")
             return host + "." if self.relative_hosts else host
         return record.value
 
@@ -286,6 +311,10 @@ class LexiconProvider(Provider):
             content = parse_txt(content)
         elif self.relative_hosts:
             content = served_host(rtype, content, zone_name)
+        if rtype == "MX" and self.mx_preference == "option":
+            options = item.get("options") if isinstance(item.get("options"), dict) else {}
+            preference = item.get("priority", (options.get("mx") or {}).get("priority"))
+            content = f"{preference if preference not in (None, '') else 0} {content}"
         ttl = item.get("ttl")
         try:
             ttl = int(ttl)

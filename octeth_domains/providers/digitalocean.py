@@ -17,6 +17,8 @@ class DigitalOcean(LexiconProvider):
     lexicon_name = "digitalocean"
     options = {"key": "auth_token"}
     default_api_url = "https://api.digitalocean.com/v2"
+    # lexicon's DigitalOcean provider sends no ``priority`` (the API requires it for MX).
+    mx_preference = None
     credentials_hint = "use a personal access token with write scope (or the domain:read and domain:update scopes)"
     update_sends_name = False
     apex_name = "@"

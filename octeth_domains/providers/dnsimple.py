@@ -27,6 +27,8 @@ class DNSimple(LexiconProvider):
     lexicon_name = "dnsimple"
     options = {"key": "auth_token"}
     default_api_url = "https://api.dnsimple.com/v2"
+    # DNSimple keeps the preference in ``priority``, which lexicon sends from its option.
+    mx_preference = "option"
     credentials_hint = "use an account API access token of the account that holds this domain"
     #: Items asked for per page of a list (DNSimple's largest page).
     per_page = 100

@@ -27,6 +27,8 @@ class Linode(LexiconProvider):
     lexicon_name = "linode"
     options = {"key": "auth_token"}
     default_api_url = "https://api.linode.com/v4"
+    # lexicon's Linode provider neither sends nor lists ``priority``.
+    mx_preference = None
     credentials_hint = "use a personal access token with Read/Write access to Domains"
 
     def _point(self, provider: t.Any) -> None:

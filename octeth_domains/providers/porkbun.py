@@ -31,6 +31,8 @@ class Porkbun(LexiconProvider):
     lexicon_name = "porkbun"
     options = {"key": "auth_key", "secret": "auth_secret"}
     default_api_url = "https://api.porkbun.com/api/json/v3"
+    # Porkbun keeps the preference in ``prio``, which lexicon sends from its option.
+    mx_preference = "option"
     credentials_hint = "check the API key and secret API key, and that API access is on for this domain"
 
     def _http_error(self, response: requests.Response | None, zone: str | None) -> ProviderError:

@@ -15,6 +15,8 @@ class Vultr(LexiconProvider):
     lexicon_name = "vultr"
     options = {"key": "auth_token"}
     default_api_url = "https://api.vultr.com/v2"
+    # lexicon's Vultr provider sends ``priority: 0`` whatever the record says.
+    mx_preference = None
     credentials_hint = "use the account's API key, and allow this service's address in its access control list"
 
 
