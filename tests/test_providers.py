@@ -685,3 +685,16 @@ def test_plan_refuses_a_cname_beside_other_wanted_records() -> None:
             [Record("sl.example.com", "CNAME", "a.example."), Record("sl.example.com", "TXT", "x")],
             [],
         )
+
+
+def test_an_mx_record_is_published_with_its_preference(harness: Harness) -> None:
+    """A template may hold an MX record: the zone holds it with its preference, and a second call
+    writes nothing."""
+    mx = Record("bounce.example.com", "MX", "10 mx.mailer.delivery.example.")
+    with harness.provider() as provider:
+        provider.ensure_records(ZONE, [mx])
+        assert [v for n, r, v in harness.dump() if (n, r) == ("bounce.example.com", "MX")] == [
+            "10 mx.mailer.delivery.example"]
+        harness.server.clear_requests()
+        provider.ensure_records(ZONE, [mx])
+    assert harness.server.writes() == []
