@@ -51,7 +51,9 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from . import AuthorizationFailed, Change, Credentials, Provider, ProviderError, Record, parse_txt, written_hosts
+from . import (
+    AuthorizationFailed, Change, Credentials, Provider, ProviderError, Record, parse_txt, relative_name, written_hosts,
+)
 
 logger = logging.getLogger("octeth_domains.providers")
 
@@ -105,7 +107,7 @@ if not getattr(requests.Session.request, "_octeth_bounded", False):
     requests.Session.request = _bounded_request  # type: ignore[method-assign]
 
 
-def _preference(record: Record) -> int | None:
+def preference(record: Record) -> int | None:
     """An MX record's preference ("10 mx.example.net" is 10); None for any other."""
     if record.type != "MX":
         return None
@@ -171,9 +173,10 @@ class LexiconProvider(Provider):
     #: How an MX record's preference reaches the API: ``"data"``, part of the record's data
     #: ("10 mx.example.net"); ``"option"``, lexicon's ``priority`` option, the data the host alone
     #: (lexicon's provider reads it from its settings and lists it back as ``priority`` or
-    #: ``options.mx.priority``); None where lexicon's provider has no way to send it: an MX
-    #: record is then refused before anything is written, rather than published without it.
-    mx_preference: t.ClassVar[str | None] = "data"
+    #: ``options.mx.priority``); ``"field"``, a field of the API's own that lexicon neither sends
+    #: nor lists: the module creates an MX record itself (:meth:`_create`) and reads each listed
+    #: one's preference (:meth:`_preference_of`).
+    mx_preference: t.ClassVar[str] = "data"
 
     def __init__(self, credentials: Credentials, *, api_url: str | None = None, timeout: float = 10,
                  retries: int = 2, backoff: float = 0.5, **extra: t.Any) -> None:
@@ -239,17 +242,10 @@ class LexiconProvider(Provider):
         return [r for r in self._list(zone, zone_name) if r.name in names]
 
     def _apply(self, zone: t.Any, zone_name: str, changes: list[Change], existing: list[Record]) -> None:
-        mx = [change.record for change in changes if change.record.type == "MX"]
-        if mx and self.mx_preference is None:
-            raise self._error(
-                f"{self.label} cannot be given an MX record's preference through this service;"
-                f" add the MX record at {mx[0].name} ({mx[0].value}) in {self.label}'s console, then"
-                " set up the other records again."
-            )
         for change in changes:
             record = change.record
             zone._octeth_settings["ttl"] = record.ttl
-            zone._octeth_settings["priority"] = _preference(record) if self.mx_preference == "option" else None
+            zone._octeth_settings["priority"] = preference(record) if self.mx_preference == "option" else None
             if change.replaces is not None:
                 self._update(zone, zone_name, change, existing)
             else:
@@ -264,7 +260,21 @@ class LexiconProvider(Provider):
     def _list(self, provider: t.Any, zone_name: str) -> list[Record]:
         """Every record of the zone (lexicon's providers follow their API's pagination)."""
         items = self._call(provider.list_records)
+        if self.mx_preference == "field":
+            items = [{**item, "priority": self._call(self._preference_of, provider, item)}
+                     if str(item.get("type", "")).upper() == "MX" else item for item in items or ()]
         return [self._to_record(item, zone_name) for item in items or ()]
+
+    def _preference_of(self, provider: t.Any, item: dict[str, t.Any]) -> int | None:
+        """The preference of the listed MX record ``item`` (``mx_preference = "field"``)."""
+        raise NotImplementedError
+
+    def _mx_body(self, zone_name: str, record: Record, apex: str) -> dict[str, t.Any]:
+        """An MX record as APIs of ``{type, name, data, priority, ttl}`` records take it (DigitalOcean's
+        and Vultr's), named relative to the zone, ``apex`` at the apex."""
+        name = apex if record.name == zone_name else relative_name(record.name, zone_name)
+        return {"type": "MX", "name": name, "data": self._content(record), "priority": preference(record),
+                "ttl": record.ttl}
 
     def _create(self, provider: t.Any, zone_name: str, record: Record) -> None:
         """Add ``record`` (lexicon's ``create_record``, the record's TTL in its settings)."""
@@ -294,8 +304,8 @@ class LexiconProvider(Provider):
         where the API's host names are relative)."""
         if record.type in HOST_TYPES:
             value = record.value
-            if record.type == "MX" and self.mx_preference == "option":
-                value = value.split(None, 1)[-1]  # the preference goes as lexicon's option
+            if record.type == "MX" and self.mx_preference in ("option", "field"):
+                value = value.split(None, 1)[-1]  # the preference goes apart
             host = value.rstrip(".")
             return host + "." if self.relative_hosts else host
         return record.value
@@ -311,7 +321,7 @@ class LexiconProvider(Provider):
             content = parse_txt(content)
         elif self.relative_hosts:
             content = served_host(rtype, content, zone_name)
-        if rtype == "MX" and self.mx_preference == "option":
+        if rtype == "MX" and self.mx_preference in ("option", "field"):
             options = item.get("options") if isinstance(item.get("options"), dict) else {}
             preference = item.get("priority", (options.get("mx") or {}).get("priority"))
             content = f"{preference if preference not in (None, '') else 0} {content}"

@@ -10,14 +10,15 @@ which the update's request schema does not have. Linode's schema types ``name`` 
 not nullable, so the apex's SPF record could not be merged. The name and type do not change in
 an update of ours, so only the new ``target`` is sent (fields left out stay as they are).
 A new record is sent here too, with its TTL (lexicon's sends ``ttl_sec: 0``, the domain's
-default).
+default) and an MX record's preference in ``priority``; that of each listed MX record is read by
+its id (lexicon's provider neither sends nor lists it).
 """
 from __future__ import annotations
 
 import typing as t
 
 from . import Change, Record, relative_name
-from ._lexicon import LexiconProvider
+from ._lexicon import LexiconProvider, preference
 from .registry import ProviderInfo, key
 
 
@@ -27,8 +28,9 @@ class Linode(LexiconProvider):
     lexicon_name = "linode"
     options = {"key": "auth_token"}
     default_api_url = "https://api.linode.com/v4"
-    # lexicon's Linode provider neither sends nor lists ``priority``.
-    mx_preference = None
+    # Linode keeps an MX record's preference in ``priority``, which lexicon's provider neither
+    # sends nor lists.
+    mx_preference = "field"
     credentials_hint = "use a personal access token with Read/Write access to Domains"
 
     def _point(self, provider: t.Any) -> None:
@@ -39,8 +41,13 @@ class Linode(LexiconProvider):
         # whatever the record's TTL, and lists the whole zone first to skip a duplicate the
         # planner has already ruled out.
         name = "" if record.name == zone_name else relative_name(record.name, zone_name)
-        self._call(provider._post, f"domains/{provider.domain_id}/records",
-                   {"name": name, "type": record.type, "target": self._content(record), "ttl_sec": record.ttl})
+        data = {"name": name, "type": record.type, "target": self._content(record), "ttl_sec": record.ttl}
+        if record.type == "MX":
+            data["priority"] = preference(record)
+        self._call(provider._post, f"domains/{provider.domain_id}/records", data)
+
+    def _preference_of(self, provider: t.Any, item: dict[str, t.Any]) -> int | None:
+        return provider._get(f"domains/{provider.domain_id}/records/{item['id']}").get("priority")
 
     def _update(self, provider: t.Any, zone_name: str, change: Change, existing: list[Record]) -> None:
         old, record = change.replaces, change.record

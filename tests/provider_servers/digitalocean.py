@@ -8,7 +8,8 @@ domain or record HTTP 404 ``{"id": "not_found", ...}``; ``GET /v2/domains/{domai
 "meta": {"total": N}}``, ``links.pages.next`` a full URL while there is a next page; records have
 a numeric ``id``, a relative ``name`` (``@`` for the apex), ``data`` (a CNAME's or MX's host
 fully qualified with its final dot; TXT unquoted), ``priority``, ``ttl``; ``POST`` creates (201
-``{"domain_record": ...}``, 422 ``unprocessable_entity`` for bad data), ``PUT``/``PATCH
+``{"domain_record": ...}``, 422 ``unprocessable_entity`` for bad data, an MX without ``priority``
+among it), ``PUT``/``PATCH
 .../records/{id}`` updates in place, ``DELETE`` 204. Rate limiting: ``limit(n)`` answers the next
 ``n`` requests HTTP 429 ``too_many_requests`` with the ``ratelimit-*`` headers DigitalOcean sends.
 
@@ -166,6 +167,8 @@ class FakeDigitalOcean(FakeServer):
             return "Data can't be blank."
         if str(data["type"]).upper() == "CNAME" and not str(data["data"]).endswith("."):
             return "Data must be a fully qualified domain name ending with a dot."
+        if str(data["type"]).upper() == "MX" and not isinstance(data.get("priority"), int):
+            return "Priority is required for MX records."  # the API reference: required for MX and SRV
         return None
 
     def _page(self, request: Request, items: list[dict[str, t.Any]]) -> Response:
