@@ -230,19 +230,34 @@ def test_a_target_the_api_holds_relative_to_the_zone_is_not_taken_for_ours(name:
         assert case.at("sl.example.com", "CNAME") == [(cname_id, "mailer.delivery.example")]
 
 
-OUR_MX = Record("bounce.example.com", "MX", "10 mx.mailer.delivery.example.")
-
-
-def test_an_mx_record_keeps_its_preference(case: Case) -> None:
-    """A template may hold an MX record: it is published with its preference, in the data or in
-    a field of its own as the API keeps it, and a second run writes nothing."""
+@pytest.mark.parametrize("preference", ["10", "0"])
+def test_an_mx_record_keeps_its_preference(case: Case, preference: str) -> None:
+    """A template may hold an MX record: it is published with its preference (0 included), in the
+    data or in a field of its own as the API keeps it, beside the user's MX at the apex and with
+    our other records, and a second run writes nothing."""
+    ours = Record(ZONE, "MX", f"{preference} mx.mailer.delivery.example.")
     client = case.client()
-    client.ensure_records(ZONE, [OUR_MX])
-    assert [v for n, r, v in case.server.dump(ZONE) if (n, r) == ("bounce.example.com", "MX")] == [
-        "10 mx.mailer.delivery.example"]
+    client.ensure_records(ZONE, [ours, *OURS])
+    assert sorted(v for n, r, v in case.server.dump(ZONE) if (n, r) == (ZONE, "MX")) == [
+        f"{preference} mx.mailer.delivery.example", "10 mx1.example.net"]
     case.server.clear_requests()
-    client.ensure_records(ZONE, [OUR_MX])
+    client.ensure_records(ZONE, [ours, *OURS])
     assert writes(case.server) == []
+
+
+PER_ID_PREFERENCE = ["digitalocean", "linode", "vultr"]  # lexicon lists no preference there
+
+
+@pytest.mark.parametrize("name", PER_ID_PREFERENCE)
+def test_an_mx_records_preference_is_read_only_where_a_run_writes(name: str) -> None:
+    """Reading an MX record's preference there costs a call: the user's MX records at names we
+    do not write are not read, one at a name we write is."""
+    for case in _started(name):
+        case.server.add_zone(ZONE, [*UNRELATED, ("mail.example.com", "MX", "20 mx2.example.net")])
+        case.server.clear_requests()
+        case.client().ensure_records(ZONE, OURS)
+        by_id = [s for s in case.server.requests if s.method == "GET" and "/records/" in s.path]
+        assert len(by_id) == 1  # the apex MX (we write a TXT there); not mail.example.com's
 
 
 # -- transient trouble -----------------------------------------------------------------------------

@@ -235,17 +235,19 @@ class LexiconProvider(Provider):
 
     def get_records(self, zone_name: str, name: str) -> list[Record]:
         name = name.strip().rstrip(".").lower()
-        return [r for r in self._list(self.find_zone(zone_name), zone_name) if r.name == name]
+        return [r for r in self._list(self.find_zone(zone_name), zone_name, {name}) if r.name == name]
 
     def _existing(self, zone: t.Any, zone_name: str, wanted: list[Record]) -> list[Record]:
         names = set(written_hosts(wanted))
-        return [r for r in self._list(zone, zone_name) if r.name in names]
+        return [r for r in self._list(zone, zone_name, names) if r.name in names]
 
     def _apply(self, zone: t.Any, zone_name: str, changes: list[Change], existing: list[Record]) -> None:
         for change in changes:
             record = change.record
             zone._octeth_settings["ttl"] = record.ttl
-            zone._octeth_settings["priority"] = preference(record) if self.mx_preference == "option" else None
+            # A string: lexicon's providers send the option only when it is truthy, and 0 is a preference.
+            mx = preference(record) if self.mx_preference == "option" else None
+            zone._octeth_settings["priority"] = None if mx is None else str(mx)
             if change.replaces is not None:
                 self._update(zone, zone_name, change, existing)
             else:
@@ -257,13 +259,18 @@ class LexiconProvider(Provider):
         """Find the zone in the account (lexicon's ``authenticate``: the zone's id, the account's)."""
         provider.authenticate()
 
-    def _list(self, provider: t.Any, zone_name: str) -> list[Record]:
-        """Every record of the zone (lexicon's providers follow their API's pagination)."""
-        items = self._call(provider.list_records)
-        if self.mx_preference == "field":
-            items = [{**item, "priority": self._call(self._preference_of, provider, item)}
-                     if str(item.get("type", "")).upper() == "MX" else item for item in items or ()]
-        return [self._to_record(item, zone_name) for item in items or ()]
+    def _list(self, provider: t.Any, zone_name: str, names: t.Collection[str] = ()) -> list[Record]:
+        """Every record of the zone (lexicon's providers follow their API's pagination). With
+        ``mx_preference = "field"`` an MX record's preference costs a call of its own: it is read
+        at ``names`` only (the names a run writes), and reads 0 elsewhere."""
+        records = []
+        for item in self._call(provider.list_records) or ():
+            record = self._to_record(item, zone_name)
+            if self.mx_preference == "field" and record.type == "MX" and record.name in names:
+                record = self._to_record({**item, "priority": self._call(self._preference_of, provider, item)},
+                                         zone_name)
+            records.append(record)
+        return records
 
     def _preference_of(self, provider: t.Any, item: dict[str, t.Any]) -> int | None:
         """The preference of the listed MX record ``item`` (``mx_preference = "field"``)."""
@@ -323,8 +330,8 @@ class LexiconProvider(Provider):
             content = served_host(rtype, content, zone_name)
         if rtype == "MX" and self.mx_preference in ("option", "field"):
             options = item.get("options") if isinstance(item.get("options"), dict) else {}
-            preference = item.get("priority", (options.get("mx") or {}).get("priority"))
-            content = f"{preference if preference not in (None, '') else 0} {content}"
+            given = item.get("priority", (options.get("mx") or {}).get("priority"))
+            content = f"{given if given not in (None, '') else 0} {content}"
         ttl = item.get("ttl")
         try:
             ttl = int(ttl)

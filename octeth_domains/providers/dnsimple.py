@@ -16,8 +16,8 @@ import typing as t
 
 from lexicon.exceptions import AuthenticationError
 
-from . import Record
-from ._lexicon import LexiconProvider
+from . import Record, relative_name
+from ._lexicon import LexiconProvider, preference
 from .registry import ProviderInfo, key
 
 
@@ -27,8 +27,10 @@ class DNSimple(LexiconProvider):
     lexicon_name = "dnsimple"
     options = {"key": "auth_token"}
     default_api_url = "https://api.dnsimple.com/v2"
-    # DNSimple keeps the preference in ``priority``, which lexicon sends from its option.
-    mx_preference = "option"
+    # DNSimple keeps an MX record's preference in ``priority``, an integer: lexicon sends it from
+    # its option only when it is truthy (so never 0). An MX record is created here; the zone's
+    # own listing (_list) reads ``priority`` with every record.
+    mx_preference = "field"
     credentials_hint = "use an account API access token of the account that holds this domain"
     #: Items asked for per page of a list (DNSimple's largest page).
     per_page = 100
@@ -57,7 +59,15 @@ class DNSimple(LexiconProvider):
                 return items
             page += 1
 
-    def _list(self, provider: t.Any, zone_name: str) -> list[Record]:
+    def _create(self, provider: t.Any, zone_name: str, record: Record) -> None:
+        if record.type != "MX":
+            return super()._create(provider, zone_name, record)
+        name = "" if record.name == zone_name else relative_name(record.name, zone_name)
+        self._call(provider._post, f"/{provider.account_id}/zones/{provider.domain}/records",
+                   {"type": "MX", "name": name, "content": self._content(record), "priority": preference(record),
+                    "ttl": record.ttl})
+
+    def _list(self, provider: t.Any, zone_name: str, names: t.Collection[str] = ()) -> list[Record]:
         items = self._call(self._pages, provider, f"/{provider.account_id}/zones/{provider.domain}/records", {})
         # DNSimple's names are relative to the zone, the apex "".
         return [self._to_record({**item, "name": f"{item['name']}.{zone_name}" if item.get("name") else zone_name},

@@ -65,7 +65,7 @@ class Gandi(LexiconProvider):
 
     # -- reading ------------------------------------------------------------
 
-    def _list(self, provider: t.Any, zone_name: str) -> list[Record]:
+    def _list(self, provider: t.Any, zone_name: str, names: t.Collection[str] = ()) -> list[Record]:
         rrsets = self._call(provider._get, f"/domains/{provider.domain_id}/records")
         records = []
         for rrset in rrsets:

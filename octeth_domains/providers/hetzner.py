@@ -53,10 +53,10 @@ class Hetzner(LexiconProvider):
         else:
             impl.api_endpoint = self.api_url
 
-    def _list(self, provider: t.Any, zone_name: str) -> list[Record]:
+    def _list(self, provider: t.Any, zone_name: str, names: t.Collection[str] = ()) -> list[Record]:
         impl = provider._hetzner_impl
         if hasattr(impl, "API_ENDPOINT"):
-            return super()._list(provider, zone_name)
+            return super()._list(provider, zone_name, names)
 
         def pages() -> list[dict[str, t.Any]]:
             items: list[dict[str, t.Any]] = []
