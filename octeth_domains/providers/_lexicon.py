@@ -276,12 +276,17 @@ class LexiconProvider(Provider):
         """The preference of the listed MX record ``item`` (``mx_preference = "field"``)."""
         raise NotImplementedError
 
-    def _mx_body(self, zone_name: str, record: Record, apex: str) -> dict[str, t.Any]:
-        """An MX record as APIs of ``{type, name, data, priority, ttl}`` records take it (DigitalOcean's
-        and Vultr's), named relative to the zone, ``apex`` at the apex."""
-        name = apex if record.name == zone_name else relative_name(record.name, zone_name)
-        return {"type": "MX", "name": name, "data": self._content(record), "priority": preference(record),
-                "ttl": record.ttl}
+    def _relative(self, record: Record, zone_name: str) -> str:
+        """``record``'s name relative to the zone, for the calls a module sends itself: the apex
+        is :attr:`apex_name` where that is "@", else empty (as lexicon sends it)."""
+        name = relative_name(record.name, zone_name)
+        return "" if name == "@" and self.apex_name != "@" else name
+
+    def _mx_body(self, zone_name: str, record: Record, data_key: str = "data") -> dict[str, t.Any]:
+        """An MX record as APIs of ``{type, name, <data_key>, priority, ttl}`` records take it
+        (DigitalOcean's, Vultr's, DNSimple's ``content``), the preference a field of its own."""
+        return {"type": "MX", "name": self._relative(record, zone_name), data_key: self._content(record),
+                "priority": preference(record), "ttl": record.ttl}
 
     def _create(self, provider: t.Any, zone_name: str, record: Record) -> None:
         """Add ``record`` (lexicon's ``create_record``, the record's TTL in its settings)."""
@@ -389,6 +394,11 @@ class LexiconProvider(Provider):
             return (f"The zone {zone} is not in this {self.label} account, or the credentials"
                     f" cannot see it; {self.credentials_hint}.")
         return f"{self.label} refused the credentials; {self.credentials_hint}."
+
+    def _not_the_api(self, status: int) -> ProviderError:
+        """An answer that says the configured URL is not the provider's API (``status``)."""
+        return self._error(f"{self.label} answered HTTP {status} at {self._host()}; check that the API URL"
+                           f" points at the {self.label} API.")
 
     def _refused(self, detail: str) -> ProviderError:
         """The credentials were refused; ``detail`` says how (``HTTP 401: ...``)."""

@@ -16,8 +16,8 @@ import typing as t
 
 from lexicon.exceptions import AuthenticationError
 
-from . import Record, relative_name
-from ._lexicon import LexiconProvider, preference
+from . import Record
+from ._lexicon import LexiconProvider
 from .registry import ProviderInfo, key
 
 
@@ -62,10 +62,8 @@ class DNSimple(LexiconProvider):
     def _create(self, provider: t.Any, zone_name: str, record: Record) -> None:
         if record.type != "MX":
             return super()._create(provider, zone_name, record)
-        name = "" if record.name == zone_name else relative_name(record.name, zone_name)
         self._call(provider._post, f"/{provider.account_id}/zones/{provider.domain}/records",
-                   {"type": "MX", "name": name, "content": self._content(record), "priority": preference(record),
-                    "ttl": record.ttl})
+                   self._mx_body(zone_name, record, data_key="content"))
 
     def _list(self, provider: t.Any, zone_name: str, names: t.Collection[str] = ()) -> list[Record]:
         items = self._call(self._pages, provider, f"/{provider.account_id}/zones/{provider.domain}/records", {})

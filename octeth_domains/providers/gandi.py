@@ -30,7 +30,7 @@ from urllib.parse import quote
 
 import requests
 
-from . import Change, Record, parse_txt, quote_txt, relative_name
+from . import Change, Record, absolute_name, parse_txt, quote_txt, relative_name
 from ._lexicon import LexiconProvider, served_host
 from .registry import ProviderInfo, key
 
@@ -71,7 +71,7 @@ class Gandi(LexiconProvider):
         for rrset in rrsets:
             rtype = str(rrset["rrset_type"]).upper()
             name = str(rrset["rrset_name"])
-            fqdn = zone_name if name in ("@", "") else f"{name}.{zone_name}"
+            fqdn = absolute_name(name, zone_name)
             ttl = rrset.get("rrset_ttl")
             for value in rrset["rrset_values"]:
                 records.append(Record(fqdn, rtype, self._readable(rtype, str(value), zone_name),

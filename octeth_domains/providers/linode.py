@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import typing as t
 
-from . import Change, Record, relative_name
+from . import Change, Record
 from ._lexicon import LexiconProvider, preference
 from .registry import ProviderInfo, key
 
@@ -40,8 +40,7 @@ class Linode(LexiconProvider):
         # Lexicon's create_record sends ``ttl_sec: 0`` (the domain's default, a day unless set)
         # whatever the record's TTL, and lists the whole zone first to skip a duplicate the
         # planner has already ruled out.
-        name = "" if record.name == zone_name else relative_name(record.name, zone_name)
-        data = {"name": name, "type": record.type, "target": self._content(record), "ttl_sec": record.ttl}
+        data = {"name": self._relative(record, zone_name), "type": record.type, "target": self._content(record), "ttl_sec": record.ttl}
         if record.type == "MX":
             data["priority"] = preference(record)
         self._call(provider._post, f"domains/{provider.domain_id}/records", data)

@@ -63,16 +63,14 @@ class OVH(LexiconProvider):
         with requests.Session() as session:
             answer = session.get(f"{provider.endpoint_api}/auth/time")
         if answer.status_code == 404:  # no OVH API there: not a zone or a credential of the user's
-            raise self._error(f"{self.label} answered HTTP 404 at {self._host()} for its clock; check that"
-                              f" the API URL points at the {self.label} API.")
+            raise self._not_the_api(404)
         answer.raise_for_status()
         try:
             value = answer.json()
         except ValueError:
             value = None
         if isinstance(value, bool) or not isinstance(value, int):
-            raise self._error(f"{self.label} sent an answer this service could not use; check that the API"
-                              f" URL points at the {self.label} API, then try again.")
+            raise ValueError("no clock in the answer")  # _call says it as an answer it could not use
         return value
 
     def _http_error(self, response: requests.Response | None, zone: str | None) -> ProviderError:

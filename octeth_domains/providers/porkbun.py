@@ -49,8 +49,7 @@ class Porkbun(LexiconProvider):
             if said.lower().rstrip(".") == "invalid domain" and zone:
                 return self._error(self._not_yours(zone), AuthorizationFailed)
         if status == 404:
-            return self._error(f"{self.label} answered HTTP 404 at {self._host()}; check that the API URL"
-                               f" points at the {self.label} API.")
+            return self._not_the_api(404)
         return super()._http_error(response, zone)
 
 

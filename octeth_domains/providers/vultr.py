@@ -28,7 +28,7 @@ class Vultr(LexiconProvider):
     def _create(self, provider: t.Any, zone_name: str, record: Record) -> None:
         if record.type != "MX":
             return super()._create(provider, zone_name, record)
-        self._call(provider._post, f"/domains/{provider.domain_id}/records", self._mx_body(zone_name, record, ""))
+        self._call(provider._post, f"/domains/{provider.domain_id}/records", self._mx_body(zone_name, record))
 
     def _preference_of(self, provider: t.Any, item: dict[str, t.Any]) -> int | None:
         return provider._get(f"/domains/{provider.domain_id}/records/{item['id']}")["record"].get("priority")

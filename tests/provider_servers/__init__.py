@@ -239,8 +239,14 @@ class LexiconCase:
         return Credentials(given["Api_key"], given.get("Api_secret"), given.get("Api_user"))
 
 
+def per_page(server: "FakeServer", n: int) -> None:
+    """A ``LexiconCase.page_size`` for the fakes that page by ``default_per_page`` up to
+    ``max_per_page`` (DigitalOcean's, Vultr's)."""
+    server.default_per_page = server.max_per_page = n
+
+
 def json_response(payload: t.Any, status: int = 200) -> Response:
     return Response(json.dumps(payload), status=status, mimetype="application/json")
 
 
-__all__ = ["Entry", "FakeServer", "LexiconCase", "Seen", "json_response"]
+__all__ = ["Entry", "FakeServer", "LexiconCase", "Seen", "json_response", "per_page"]

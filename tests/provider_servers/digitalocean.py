@@ -25,7 +25,7 @@ import typing as t
 
 from werkzeug.wrappers import Request, Response
 
-from . import Entry, FakeServer, LexiconCase, json_response
+from . import Entry, FakeServer, LexiconCase, json_response, per_page
 
 _TYPES = {"A", "AAAA", "CAA", "CNAME", "MX", "NS", "SOA", "SRV", "TXT"}
 
@@ -194,12 +194,8 @@ class FakeDigitalOcean(FakeServer):
 DO_TOKEN = "dop_v1_S3cretDigitalOceanToken0123456789"
 
 
-def _pages(server: FakeServer, n: int) -> None:
-    server.default_per_page = server.max_per_page = n
-
-
 LEXICON_CASE = LexiconCase(
     "digitalocean", lambda: FakeDigitalOcean(tokens={DO_TOKEN: None}), "/v2",
     good={"Api_key": DO_TOKEN}, bad={"Api_key": "dop_v1_wrongTokenValue"},
-    nameservers=("ns1.digitalocean.com.", "ns2.digitalocean.com."), page_size=_pages,
+    nameservers=("ns1.digitalocean.com.", "ns2.digitalocean.com."), page_size=per_page,
 )

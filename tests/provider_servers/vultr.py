@@ -22,7 +22,7 @@ import uuid
 
 from werkzeug.wrappers import Request, Response
 
-from . import Entry, FakeServer, LexiconCase, json_response
+from . import Entry, FakeServer, LexiconCase, json_response, per_page
 
 
 def _error(status: int, message: str) -> Response:
@@ -143,12 +143,8 @@ class FakeVultr(FakeServer):
 VU_TOKEN = "VULTRS3CRETAPIKEY0123456789ABCDEFGHI"
 
 
-def _pages(server: FakeServer, n: int) -> None:
-    server.default_per_page = server.max_per_page = n
-
-
 LEXICON_CASE = LexiconCase(
     "vultr", lambda: FakeVultr(tokens={VU_TOKEN: None}), "/v2",
     good={"Api_key": VU_TOKEN}, bad={"Api_key": "WRONGVULTRAPIKEY0123"},
-    nameservers=("ns1.vultr.com.", "ns2.vultr.com."), page_size=_pages,
+    nameservers=("ns1.vultr.com.", "ns2.vultr.com."), page_size=per_page,
 )
