@@ -181,7 +181,9 @@ def test_a_killed_runners_claims_are_taken_over_once_they_expire(domain_app, dns
 def test_a_probe_whose_claim_was_taken_over_gives_no_strike(domain_app, dns, cli_env):
     [domain_id] = seed(domain_app, 1, published=False)
     dns.delay = 4  # every answer outlives the first runner's claim
-    env = cli_env(timeout=10)
+    # A lone server is asked twice, each try with half the timeout: 10 s would leave one late 4 s
+    # answer (a busy machine) no second chance, and the takeover's probe would end inconclusive.
+    env = cli_env(timeout=20)
     slow = start(env, "--claim-ttl", "2")
     wait_for(lambda: rows(domain_app, [domain_id])[domain_id]["ClaimToken"], what="the first claim")
     other = start(env, "--claim-ttl", "30")  # takes the claim over when it expires, mid-probe
