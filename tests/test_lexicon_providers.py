@@ -214,6 +214,9 @@ def _hold_relative_target(case: Case, host: str, target: str) -> None:
         record["target"] = target
     elif case.name == "gandi":
         case.server.records[f"{ZONE}/{relative}/CNAME"]["rrset_values"] = [target]
+    elif case.name == "hetzner":
+        (record,) = [r for r in case.server.records.values() if (r["name"], r["type"]) == (relative, "CNAME")]
+        record["value"] = target
     else:
         raise AssertionError(f"say how the {case.name} fake holds a relative target")
 
@@ -536,6 +539,21 @@ def test_hetzner_cloud_rewrites_a_record_set_keeping_its_other_values(hcloud: t.
     assert not [s for s in hcloud.requests if s.method == "DELETE" or s.path.endswith("/remove_records")]
     hcloud.clear_requests()
     hcloud_client(hcloud).ensure_records(ZONE, WANTED)
+    assert writes(hcloud) == []
+
+
+@pytest.mark.parametrize("preference", ["10", "0"])
+def test_hetzner_cloud_publishes_an_mx_host_with_its_final_dot(hcloud: t.Any, preference: str) -> None:
+    """Hetzner Cloud reads a host without its final dot relative to the zone: our MX joins the
+    user's in the apex set as ``mx.mailer.delivery.example.``, and a second run writes nothing."""
+    ours = Record(ZONE, "MX", f"{preference} mx.mailer.delivery.example.")
+    hcloud_client(hcloud).ensure_records(ZONE, [ours, *OURS])
+    zone_id = next(z["id"] for z in hcloud.zones.values() if z["name"] == ZONE)
+    assert hcloud.rrsets[(zone_id, "@", "MX")]["records"] == [
+        {"value": "10 mx1.example.net.", "comment": ""},
+        {"value": f"{preference} mx.mailer.delivery.example.", "comment": ""}]
+    hcloud.clear_requests()
+    hcloud_client(hcloud).ensure_records(ZONE, [ours, *OURS])
     assert writes(hcloud) == []
 
 

@@ -6,7 +6,11 @@ token's length.
 When it is set to anything else (a private deployment, a test), a Cloud token is sent there too
 (``<url>/zones/...``), so that no call leaves for an address that was not configured.
 
-Two quirks handled here:
+Three quirks handled here:
+
+- Host names in a record's data are read as in a zone file, relative to the zone without their
+  final dot: ours go out with it (``relative_hosts``), and one the user wrote without it is read
+  as the name Hetzner serves.
 
 - Lexicon lists the DNS Console's records with one ``GET /records?zone_id=`` and does not follow
   ``meta.pagination``; a zone of more than one page would look incomplete to the planner. This
@@ -38,12 +42,9 @@ class Hetzner(LexiconProvider):
     #: Records asked for per page of the DNS Console's list.
     records_per_page = 100
     apex_name = "@"
-
-    def _content(self, record: Record) -> str:
-        # A CNAME target without its final dot would be read relative to the zone.
-        if record.type == "CNAME":
-            return record.value.rstrip(".") + "."
-        return super()._content(record)
+    # Both APIs read a record's data as a zone file does: an MX or CNAME host without its final
+    # dot is relative to the zone (mx.mailer.delivery.example.<zone>).
+    relative_hosts = True
 
     def _point(self, provider: t.Any) -> None:
         impl = provider._hetzner_impl

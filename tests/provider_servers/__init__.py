@@ -56,6 +56,24 @@ OURS = [
 #: "priority host".
 Entry = tuple[str, str, str]
 
+#: Types whose data is a host name (MX: "preference host").
+_HOST_DATA = frozenset({"CNAME", "DNAME", "ALIAS", "NS", "PTR"})
+
+
+def zone_file_value(zone: str, rtype: str, value: str) -> str:
+    """A record's data as an API that reads host names as a zone file does serves it: a host
+    without its final dot is relative to ``zone`` (``@`` the zone itself), one with it is as it
+    is (written here without the dot, as ``dump`` writes every name)."""
+    def host(name: str) -> str:
+        if name.endswith("."):
+            return name[:-1]
+        return zone if name == "@" else f"{name}.{zone}"
+
+    if rtype == "MX" and " " in value.strip():
+        preference, name = value.strip().split(" ", 1)
+        return f"{preference} {host(name.strip())}"
+    return host(value.strip()) if rtype in _HOST_DATA else value
+
 
 @dataclass
 class Seen:

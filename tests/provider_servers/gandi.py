@@ -48,7 +48,7 @@ from urllib.parse import quote
 
 from werkzeug.wrappers import Request, Response
 
-from . import Entry, FakeServer, LexiconCase, json_response
+from . import Entry, FakeServer, LexiconCase, json_response, zone_file_value
 
 #: The record types LiveDNS accepts.
 TYPES = {"A", "AAAA", "ALIAS", "CAA", "CDS", "CNAME", "DNAME", "DS", "KEY", "LOC", "MX", "NAPTR", "NS",
@@ -167,19 +167,7 @@ class FakeGandi(FakeServer):
 
     @staticmethod
     def _readable(zone: str, rtype: str, value: str) -> str:
-        def host(h: str) -> str:
-            if h.endswith("."):
-                return h.rstrip(".")
-            return zone if h == "@" else f"{h}.{zone}"  # relative to the zone
-
-        if rtype == "TXT":
-            return unquote_txt(value)
-        if rtype == "MX" and " " in value:
-            pref, h = value.split(" ", 1)
-            return f"{pref} {host(h)}"
-        if rtype in HOST_TYPES:
-            return host(value)
-        return value
+        return unquote_txt(value) if rtype == "TXT" else zone_file_value(zone, rtype, value)
 
     # -- the API -------------------------------------------------------
 

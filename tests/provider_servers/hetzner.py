@@ -9,7 +9,9 @@ HTTP 401 ``{"message": "Invalid authentication credentials"}``; ``GET /zones?nam
 "per_page", "previous_page", "next_page", "last_page", "total_entries"}}}``; records carry a
 string ``id``, a relative ``name`` (``@`` for the apex), ``type``, ``value`` and ``ttl`` when one
 was set; ``POST /records`` creates (``{"record": ...}``; HTTP 422 for a missing name, value or
-zone), ``PUT /records/{id}`` updates in place, ``DELETE /records/{id}`` removes.
+zone), ``PUT /records/{id}`` updates in place, ``DELETE /records/{id}`` removes. A record's
+``value`` is read as in a zone file: a CNAME or MX host without its final dot is relative to the
+zone (``dump`` shows what is served).
 
 Knobs besides the shared ones: ``tokens`` (token -> set of zone names it may see; ``None`` all),
 ``max_per_page``.
@@ -22,7 +24,7 @@ import typing as t
 
 from werkzeug.wrappers import Request, Response
 
-from . import Entry, FakeServer, LexiconCase, json_response
+from . import Entry, FakeServer, LexiconCase, json_response, zone_file_value
 
 
 def _message(status: int, message: str) -> Response:
@@ -64,7 +66,7 @@ class FakeHetzner(FakeServer):
         }
         for fqdn, rtype, value in records:
             relative = "@" if fqdn == name else fqdn[: -len(name) - 1]
-            if rtype == "CNAME":
+            if rtype in ("CNAME", "MX"):
                 value = value.rstrip(".") + "."
             self._store({"zone_id": zone_id, "name": relative, "type": rtype, "value": value})
         return zone_id
@@ -91,7 +93,7 @@ class FakeHetzner(FakeServer):
             if r["zone_id"] != zone_id:
                 continue
             fqdn = name if r["name"] == "@" else f"{r['name']}.{name}"
-            value = r["value"].rstrip(".") if r["type"] == "CNAME" else r["value"]
+            value = zone_file_value(name, r["type"], r["value"])
             found.append((r["id"], fqdn, r["type"], value))
         return found
 
@@ -187,6 +189,7 @@ class FakeHetznerCloud(FakeServer):
     ``POST .../rrsets/{name}/{type}/actions/add_records`` (creates the set if needed),
     ``set_records`` (replaces every value of the set), ``change_ttl``, ``remove_records`` and
     ``DELETE .../rrsets/{name}/{type}`` each answer ``{"action": {..., "status": "success"}}``.
+    Values are read as in a zone file, as in the DNS Console (``dump`` shows what is served).
 
     Knobs besides the shared ones: ``tokens``, ``default_per_page``.
     """
@@ -234,8 +237,8 @@ class FakeHetznerCloud(FakeServer):
                 value = record["value"]
                 if rtype == "TXT" and len(value) >= 2 and value[0] == value[-1] == '"':
                     value = value[1:-1]
-                elif rtype in ("CNAME", "MX"):
-                    value = value.rstrip(".")
+                else:
+                    value = zone_file_value(name, rtype, value)
                 found.append((fqdn, rtype, value))
         return found
 

@@ -59,7 +59,7 @@ import typing as t
 
 from werkzeug.wrappers import Request, Response
 
-from . import Entry, FakeServer, LexiconCase, json_response
+from . import Entry, FakeServer, LexiconCase, json_response, zone_file_value
 
 #: Where the API is mounted: the configured URL is fake.url + PREFIX.
 PREFIX = "/1.0"
@@ -133,9 +133,6 @@ class FakeOVH(FakeServer):
     def dump_ids(self, name: str) -> list[tuple[t.Any, str, str, str]]:
         """Like :meth:`dump`, each entry led by the record's id. Host names are resolved the way
         OVH serves them: without a final dot, relative to the zone."""
-        def absolute(host: str) -> str:
-            return host[:-1] if host.endswith(".") else f"{host}.{name}"
-
         found = []
         for r in self.records.values():
             if r["zone"] != name:
@@ -144,11 +141,8 @@ class FakeOVH(FakeServer):
             value = r["target"]
             if r["fieldType"] == "TXT" and len(value) >= 2 and value[0] == value[-1] == '"':
                 value = value[1:-1]
-            elif r["fieldType"] in ("CNAME", "NS"):
-                value = absolute(value)
-            elif r["fieldType"] == "MX" and " " in value:
-                pref, host = value.split(" ", 1)
-                value = f"{pref} {absolute(host)}"
+            else:
+                value = zone_file_value(name, r["fieldType"], value)
             found.append((r["id"], fqdn, r["fieldType"], value))
         return found
 
