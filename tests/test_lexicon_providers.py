@@ -248,6 +248,23 @@ def test_an_mx_record_keeps_its_preference(case: Case, preference: str) -> None:
     assert writes(case.server) == []
 
 
+@pytest.mark.parametrize("preference, accepted", [("255", True), ("256", False)])
+def test_linode_takes_an_mx_preference_up_to_255_and_refuses_more_before_any_write(
+        preference: str, accepted: bool) -> None:
+    """Linode's schema bounds ``priority`` to 0-255: a template's higher preference is refused
+    before the first write, saying so, instead of by the API halfway through the run."""
+    ours = Record(ZONE, "MX", f"{preference} mx.mailer.delivery.example.")
+    for case in _started("linode"):
+        before = sorted(case.server.dump(ZONE))
+        if accepted:
+            case.client().ensure_records(ZONE, [*OURS, ours])
+            assert (ZONE, "MX", "255 mx.mailer.delivery.example") in case.server.dump(ZONE)
+            continue
+        with pytest.raises(ProviderError, match="from 0 to 255.*has 256.*nothing was written"):
+            case.client().ensure_records(ZONE, [*OURS, ours])
+        assert writes(case.server) == [] and sorted(case.server.dump(ZONE)) == before
+
+
 PER_ID_PREFERENCE = ["digitalocean", "linode", "vultr"]  # lexicon lists no preference there
 
 

@@ -254,3 +254,13 @@ def test_an_mx_record_without_a_preference_is_refused(write_toml):
     path = write_toml('[campaign.Default]\n"_SenderDomain_" = ["MX", "mx.example."]\n')
     with pytest.raises(TemplateError, match="preference"):
         load_templates(path, "d.example.")
+
+
+@pytest.mark.parametrize("preference, refused", [("65535", False), ("65536", True), ("99999", True), ("0", False)])
+def test_an_mx_preference_is_a_16_bit_number(write_toml, preference, refused):
+    path = write_toml(f'[campaign.Default]\n"_SenderDomain_" = ["MX", "{preference} mx.example."]\n')
+    if refused:
+        with pytest.raises(TemplateError, match="from 0 to 65535"):
+            load_templates(path, "d.example.")
+    else:
+        assert load_templates(path, "d.example.").get("campaign", "Default")["_SenderDomain_"] == ("MX", f"{preference} mx.example.")

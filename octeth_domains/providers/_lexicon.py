@@ -107,14 +107,6 @@ if not getattr(requests.Session.request, "_octeth_bounded", False):
     requests.Session.request = _bounded_request  # type: ignore[method-assign]
 
 
-def preference(record: Record) -> int | None:
-    """An MX record's preference ("10 mx.example.net" is 10); None for any other."""
-    if record.type != "MX":
-        return None
-    first = record.value.split(None, 1)[0]
-    return int(first) if first.isdigit() else None
-
-
 #: The types whose data ends with a host name (MX: "priority host").
 HOST_TYPES = frozenset({"CNAME", "NS", "MX"})
 
@@ -246,7 +238,7 @@ class LexiconProvider(Provider):
             record = change.record
             zone._octeth_settings["ttl"] = record.ttl
             # A string: lexicon's providers send the option only when it is truthy, and 0 is a preference.
-            mx = preference(record) if self.mx_preference == "option" else None
+            mx = record.preference if self.mx_preference == "option" else None
             zone._octeth_settings["priority"] = None if mx is None else str(mx)
             if change.replaces is not None:
                 self._update(zone, zone_name, change, existing)
@@ -286,7 +278,7 @@ class LexiconProvider(Provider):
         """An MX record as APIs of ``{type, name, <data_key>, priority, ttl}`` records take it
         (DigitalOcean's, Vultr's, DNSimple's ``content``), the preference a field of its own."""
         return {"type": "MX", "name": self._relative(record, zone_name), data_key: self._content(record),
-                "priority": preference(record), "ttl": record.ttl}
+                "priority": record.preference, "ttl": record.ttl}
 
     def _create(self, provider: t.Any, zone_name: str, record: Record) -> None:
         """Add ``record`` (lexicon's ``create_record``, the record's TTL in its settings)."""

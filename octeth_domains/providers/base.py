@@ -20,6 +20,9 @@ from .secrets import Credentials, scrub
 class Provider(HttpClient, abc.ABC):
     """A DNS provider's API, seen as a zone of records we may add to."""
 
+    #: The largest MX preference the API takes (DNS allows 65535; an API may allow less).
+    max_mx_preference: t.ClassVar[int] = 65535
+
     def __enter__(self) -> Provider:
         return self
 
@@ -73,6 +76,13 @@ class Provider(HttpClient, abc.ABC):
         zone_name = canonical_name(zone_name)
         for record in records:
             relative_name(record.name, zone_name)  # ValueError if outside the zone
+            # Refused before the first write rather than by the API halfway through the run.
+            if (record.preference or 0) > self.max_mx_preference:
+                raise self._error(
+                    f"{self.label} takes an MX preference from 0 to {self.max_mx_preference}; the"
+                    f" MX record at {record.name} has {record.preference}, so nothing was written."
+                    " Ask the operator to lower it in the DNS template."
+                )
         zone = self.find_zone(zone_name)
         existing = self._existing(zone, zone_name, list(records))
         changes = plan_changes(records, existing)

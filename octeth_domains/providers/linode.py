@@ -18,7 +18,7 @@ from __future__ import annotations
 import typing as t
 
 from . import Change, Record
-from ._lexicon import LexiconProvider, preference
+from ._lexicon import LexiconProvider
 from .registry import ProviderInfo, key
 
 
@@ -31,6 +31,8 @@ class Linode(LexiconProvider):
     # Linode keeps an MX record's preference in ``priority``, which lexicon's provider neither
     # sends nor lists.
     mx_preference = "field"
+    # Linode's schema bounds ``priority`` to 0-255.
+    max_mx_preference = 255
     credentials_hint = "use a personal access token with Read/Write access to Domains"
 
     def _point(self, provider: t.Any) -> None:
@@ -42,7 +44,7 @@ class Linode(LexiconProvider):
         # planner has already ruled out.
         data = {"name": self._relative(record, zone_name), "type": record.type, "target": self._content(record), "ttl_sec": record.ttl}
         if record.type == "MX":
-            data["priority"] = preference(record)
+            data["priority"] = record.preference
         self._call(provider._post, f"domains/{provider.domain_id}/records", data)
 
     def _preference_of(self, provider: t.Any, item: dict[str, t.Any]) -> int | None:

@@ -31,6 +31,14 @@ class Record:
         object.__setattr__(self, "name", canonical_name(self.name))
         object.__setattr__(self, "type", self.type.strip().upper())
 
+    @property
+    def preference(self) -> int | None:
+        """An MX record's preference ("10 mx.example.net" is 10); None for any other."""
+        if self.type != "MX":
+            return None
+        first = self.value.split(None, 1)[0] if self.value.strip() else ""
+        return int(first) if first.isdigit() else None
+
     def same_data(self, other: Record) -> bool:
         """True when both records say the same thing, TTL aside.
 
