@@ -31,7 +31,8 @@ lock:
 	rm -rf .lock-venv
 
 # Serves the embedded default (SQLite in instance/, in-process stores) and prints the demo
-# user's API key (a new one at every start: only a hash of it is stored).
+# user's API key: the same at every start (kept in instance/demo_api_key; the database holds
+# only its hash).
 run: install
 	$(BIN)/octeth-domains db upgrade
 	@$(BIN)/octeth-domains demo | tail -n 1 | $(BIN)/python -c 'import json, sys; d = json.load(sys.stdin); print("Demo user %s, password %s" % (d["Username"], d["Password"])); print("APIKey=" + d["APIKey"]); print("Try: curl \"http://$(HOST):$(PORT)/api/v1/user.senderdomains?APIKey=" + d["APIKey"] + "\"")'
