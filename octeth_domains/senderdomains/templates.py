@@ -236,13 +236,13 @@ def _parse_kind(table: Any, kind: str, source: str) -> Mapping[str, Records]:
                     f"{where}: record {host!r} has type {record[0]!r}, not one of {allowed}."
                 )
 
-            # RFC 1035: the preference is a 16-bit number.
-            mx = re.fullmatch(r"(\d{1,5})\s+\S+", record[1].strip()) if rtype == "MX" else None
-            if rtype == "MX" and (mx is None or int(mx.group(1)) > 65535):
-                raise TemplateError(
-                    f"{where}: MX record {host!r} must be written \"<preference> <host>\" with a"
-                    " preference from 0 to 65535, e.g. \"10 mx.example.\"."
-                )
+            if rtype == "MX":
+                mx = re.fullmatch(r"(\d{1,5})\s+\S+", record[1].strip())
+                if mx is None or int(mx.group(1)) > 65535:  # RFC 1035: a 16-bit number
+                    raise TemplateError(
+                        f"{where}: MX record {host!r} must be written \"<preference> <host>\" with a"
+                        " preference from 0 to 65535, e.g. \"10 mx.example.\"."
+                    )
 
             parsed[host] = (rtype, record[1])
 
