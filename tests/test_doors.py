@@ -41,9 +41,27 @@ def test_the_rest_door_ignores_a_command_field(client, accounts):
 def error_of(response):
     data = body(response)
     assert data["Success"] is False
-    # The legacy fields are arrays beside the seed's Errors (authentication's 99998 aside).
-    assert data["ErrorCode"] == [data["Errors"][0]["Code"]] and data["ErrorText"] == [data["Errors"][0]["Message"]]
-    return response.status_code, data["Errors"][0]["Code"]
+    # A hard failure's legacy fields are scalars beside the seed's Errors, as Octeth's
+    # error-handling page shows them; a command's refusal has them as arrays.
+    code, message = data["Errors"][0]["Code"], data["Errors"][0]["Message"]
+    if code >= 100000:
+        assert (data["ErrorCode"], data["ErrorText"]) == (code, message)
+    else:
+        assert (data["ErrorCode"], data["ErrorText"]) == ([code], [message])
+    return response.status_code, code
+
+
+def test_a_hard_failure_is_shaped_as_octeths_example(client):
+    # Octeth's error-handling page, to the byte but for the name it echoes.
+    response = client.get("/api.php", query_string={"Command": "nope"})
+    assert response.status_code == 400 and body(response) == {
+        "Success": False, "ErrorCode": 100003, "ErrorText": 'Invalid API command: "nope" not found.',
+        "Errors": [{"Code": 100003, "Message": 'Invalid API command: "nope" not found.'}]}
+
+
+def test_a_refusal_keeps_its_legacy_fields_as_arrays(client):
+    data = body(client.get("/api.php", query_string={"Command": "user.senderdomain.list", "APIKey": "nope"}))
+    assert (data["ErrorCode"], data["ErrorText"]) == ([99998], ["Authentication failed"])
 
 
 def test_invalid_json_is_100000(client):
@@ -179,8 +197,27 @@ def test_unknown_command_answers_in_xml_when_asked(client):
     response = client.get("/api.php", query_string={"Command": "nope", "ResponseFormat": "XML"})
     assert response.mimetype == "text/xml" and response.status_code == 400
     root = ET.fromstring(response.get_data())
-    assert root.findtext("ErrorCode/node_0") == "100003"
+    assert root.findtext("ErrorCode") == "100003"
     assert root.findtext("Errors/node_0/Message") == 'Invalid API command: "nope" not found.'
+
+
+@pytest.mark.parametrize("door", ["legacy-form", "legacy-json", "rest-form", "rest-json"])
+def test_a_hard_failure_honours_xml_asked_in_the_body(client, door):
+    # Octeth: "Hard failures honour ResponseFormat=XML", wherever the client put it.
+    path = "/api.php" if door.startswith("legacy") else "/api/v1/user.nothing"
+    values = {"ResponseFormat": "XML", **({"Command": "nope"} if door.startswith("legacy") else {})}
+    if door.endswith("json"):
+        response = client.post(path, json=values)
+    else:
+        response = client.post(path, data=values)
+    assert response.mimetype == "text/xml" and response.status_code == 400, response.get_data()
+    assert ET.fromstring(response.get_data()).findtext("ErrorCode") == "100003"
+
+
+def test_a_missing_command_honours_xml_asked_in_the_body(client):
+    response = client.post("/api.php", data={"ResponseFormat": "XML"})
+    assert response.mimetype == "text/xml" and response.status_code == 400
+    assert ET.fromstring(response.get_data()).findtext("Errors/node_0/Code") == "100003"
 
 
 @pytest.mark.parametrize("name", ["user.nothing", "", "\x01]]>"])

@@ -36,5 +36,9 @@ def test_a_legacy_php_client_runs_its_whole_session(make_env, tmp_path):
     assert report["create"]["Success"] is True and isinstance(report["create"]["DomainID"], int)
     assert report["get"] == {"Success": True, "SenderDomain": "legacy-php.example", "Status": "Approval Pending"}
     assert report["delete"] == {"Success": True}
-    assert report["protected_delete"] == {"Success": False, "ErrorCode": 3}  # HTTP 200, ErrorCode an array
+    # Octeth v6.0.1 refuses this delete with HTTP 422: a client that drops other statuses' bodies
+    # still reads a failure, as it would from Octeth; nothing crashes.
+    assert report["protected_delete"] == {"Success": False, "HTTPStatus": 422}
+    # A hard failure (scalar ErrorCode) travels with a 4xx, so such a client never reads it as an array.
+    assert report["unknown_command"] == {"Success": False, "HTTPStatus": 400}
     assert report["failed_login"] == {"Success": False, "ErrorCode": 3}  # "Invalid login information"

@@ -53,10 +53,19 @@ def run(entry: Command, params: Params) -> dict[str, Any]:
     return entry.handler(args, caller)
 
 
-def _format_asked_in_query() -> str:
-    # Before the parameters are read (or when they cannot be), the query string alone decides.
-    asked = [value for name, value in request.args.items(multi=True) if fold(name) == "responseformat"]
-    return "XML" if asked and asked[0] == "XML" else "JSON"
+def _format_of(params: Params) -> str:
+    return "XML" if params.get("ResponseFormat") == "XML" else "JSON"
+
+
+def _format_asked(rest: bool) -> str:
+    # A request that failed before its command was known (an unknown name or path) is read for
+    # ResponseFormat alone, so its 100003 answers in the format asked, as Octeth's does; a request
+    # whose parameters cannot be read at all leaves the query string to decide.
+    try:
+        return _format_of(collect(request, None, rest=rest))
+    except (APIError, HTTPException):
+        asked = [value for name, value in request.args.items(multi=True) if fold(name) == "responseformat"]
+        return "XML" if asked and asked[0] == "XML" else "JSON"
 
 
 def call(command: str, **values: Any) -> dict[str, Any]:
@@ -80,11 +89,12 @@ def dispatch(rest_path: str | None) -> Response:
             if request.method not in ("GET", "POST"):
                 raise bad_request(f"Method {request.method} is not supported for this path")
             params = collect(request, None, rest=False)
+            fmt = _format_of(params)
             entry = registry.by_name(params.get("Command"))
         else:
             entry = registry.by_route(request.method, rest_path)
             params = collect(request, entry.name, rest=True)
-        fmt = "XML" if params.get("ResponseFormat") == "XML" else "JSON"
+            fmt = _format_of(params)
         g.command = entry.name
         return render(run(entry, params), fmt)
     except APIError as error:
@@ -98,7 +108,9 @@ def dispatch(rest_path: str | None) -> Response:
         log.exception("unhandled error in %s", g.get("command", "dispatch"))
         failure = internal_error()
     g.error_code = failure.code  # for the log line and for api.php.py's exit status
-    return render_error(failure, fmt or _format_asked_in_query())
+    if fmt is None and not failure.always_json:
+        fmt = _format_asked(rest_path is not None)
+    return render_error(failure, fmt or "JSON")
 
 
 @bp.route("/api/v1/openapi.json", methods=["GET"])

@@ -67,18 +67,20 @@ class APIError(Exception):
         # The request could not be read, so we cannot trust it to have asked for XML.
         return self.code in (INVALID_JSON, BAD_REQUEST)
 
+    @property
+    def hard_failure(self) -> bool:
+        return self.code >= INVALID_JSON
+
     def body(self) -> dict[str, Any]:
-        # Octeth's legacy fields are arrays ("ErrorCode and ErrorText are arrays, not scalars"),
-        # and legacy clients read ErrorCode[0]; the seed's Errors list is the contract beside them.
+        # A command's refusal carries Octeth's legacy fields as arrays ("ErrorCode and ErrorText are
+        # arrays, not scalars, on most endpoints"): legacy clients read ErrorCode[0]. A hard failure
+        # carries them as scalars, as Octeth's error-handling page shows (`"ErrorCode": 100003`).
+        # The seed's Errors list is the contract beside them, the same in both.
         entry = {"Code": self.code, "Message": self.message}
         if self.reason:
             entry["Reason"] = self.reason
-        return {
-            "Success": False,
-            "ErrorCode": [self.legacy_code],
-            "ErrorText": [self.message],
-            "Errors": [entry],
-        }
+        legacy = (self.legacy_code, self.message) if self.hard_failure else ([self.legacy_code], [self.message])
+        return {"Success": False, "ErrorCode": legacy[0], "ErrorText": legacy[1], "Errors": [entry]}
 
 
 # Hard failures: the request never reached a working handler.

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import catalog
+from .envelope import APIError
 from .registry import Command, Registry
 
 STRING = {"type": "string"}
@@ -59,6 +60,8 @@ ERROR = {
                                                "properties": {"Code": INTEGER, "Message": STRING}}},
     },
 }
+# A hard failure (100000-100005) carries the legacy fields as scalars, as Octeth shows them.
+HARD_FAILURE = {**ERROR, "properties": {**ERROR["properties"], "ErrorCode": INTEGER, "ErrorText": STRING}}
 TRUE = {"type": "boolean", "enum": [True]}
 
 
@@ -143,21 +146,26 @@ def _operation(entry: Command, method: str) -> dict[str, Any]:
     example = catalog.example_of(entry, success)
     first_error = next((error for error in errors if error.status == 200), None)
     envelope = {"application/json": {"schema": ERROR}, "text/xml": {"schema": STRING}}
+    hard = {"application/json": {"schema": HARD_FAILURE}, "text/xml": {"schema": STRING}}
+    either = {"application/json": {"schema": {"oneOf": [HARD_FAILURE, ERROR]}}, "text/xml": {"schema": STRING}}
     examples = {"success": {"summary": "Success", "value": example}}
     if first_error is not None:
-        examples["error"] = {"summary": f"Error {first_error.code}", "value": {
-            "Success": False, "ErrorCode": [first_error.code], "ErrorText": [first_error.message],
-            "Errors": [{"Code": first_error.code, "Message": first_error.message}]}}
+        examples["error"] = {"summary": f"Error {first_error.code}",
+                             "value": APIError(first_error.code, first_error.message).body()}
     responses: dict[str, Any] = {
         "200": {"description": "The seed's success body, or a business error in the envelope",
                 "content": {"application/json": {"schema": {"oneOf": [success, ERROR]}, "examples": examples},
                             "text/xml": {"schema": STRING}}},
-        "400": {"description": "Hard failure 100000, 100001 or 100003", "content": envelope},
-        "413": {"description": "Request body over 1 MiB", "content": envelope},
+        "400": {"description": "Hard failure 100000, 100001 or 100003, or a business error the seed answers "
+                       "with 400", "content": either},
+        "413": {"description": "Request body over 1 MiB", "content": hard},
         "429": {"description": "Rate limit exceeded; see Retry-After and the X-RateLimit-* headers",
                 "content": envelope},
         "503": {"description": "Hard failure 100004: the database is unavailable; see Retry-After",
-                "content": envelope},
+                "content": hard},
+        "500": {"description": "Hard failure 100005 (an unexpected error), or a business error the seed "
+                       "answers with 500",
+                "content": either},
     }
     for status in sorted({str(error.status) for error in errors} | set(BUSINESS_STATUSES.get(entry.name, ()))):
         responses.setdefault(status, {"description": "A business error the seed answers with this status",

@@ -93,9 +93,11 @@ class VerifySchema(Schema):
 
 
 # HTTP statuses of the service's refusals, per command; every other code is a business error the
-# seed gives no status, answered with 200 (delete's 3 among them).
+# seed gives no status, answered with 200. Delete's 3 travels with 422 as in Octeth v6.0.1, the
+# release that added the refusal.
 CREATE_STATUSES = {5: 403, 7: 400, 8: 500}
 UPDATE_STATUSES = {7: 500}
+DELETE_STATUSES = {3: 422}
 
 
 @contextmanager
@@ -193,9 +195,9 @@ def update_sender_domain(args: dict[str, Any], caller: Caller) -> dict[str, Any]
 
 
 @command("user.senderdomain.delete", rest=("DELETE", "user.senderdomain"), schema=DomainIdSchema,
-         errors=[NOT_FOUND, (3, "A Suspended or Blocked sender domain cannot be deleted")])
+         errors=[NOT_FOUND, (3, "A Suspended or Blocked sender domain cannot be deleted", 422)])
 def delete_sender_domain(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
-    with _answered():
+    with _answered(DELETE_STATUSES):
         row = lifecycle.delete(get_db(), caller.user, args["DomainID"])
     hooks.send("Delete.SenderDomain", current_app._get_current_object(), DomainID=int(row["DomainID"]),
                UserID=int(row["RelUserID"]), SenderDomain=row["SenderDomain"])

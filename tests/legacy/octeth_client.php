@@ -107,7 +107,14 @@ step($report, 'delete', function () use ($api, $created) {
 });
 step($report, 'protected_delete', function () use ($api, $protectedId) {
     $r = $api->post('user.senderdomain.delete', array('DomainID' => $protectedId));
+    if (!empty($r['Dropped'])) {  // a refusal with a status of its own: the library keeps only that
+        return array('Success' => $r['Success'], 'HTTPStatus' => $r['HTTPStatus']);
+    }
     return array('Success' => $r['Success'], 'ErrorCode' => $r['Success'] ? null : $r['ErrorCode'][0]);
+});
+step($report, 'unknown_command', function () use ($api) {
+    $r = $api->post('user.senderdomain.nothing');
+    return array('Success' => $r['Success'], 'HTTPStatus' => isset($r['HTTPStatus']) ? $r['HTTPStatus'] : 200);
 });
 step($report, 'failed_login', function () use ($base, $username) {
     $other = new OctethClient($base);
