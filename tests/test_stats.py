@@ -181,7 +181,9 @@ def test_a_file_that_grew_adds_only_what_was_appended(app, accounts, tmp_path):
                                       for day, v in book.expected["a.example"].items())
 
 
-@pytest.mark.parametrize("days, expected", [("7", 7), ("0", 1), ("-3", 1), ("1000", 365), ("abc", 30), ("", None)])
+@pytest.mark.parametrize("days, expected", [("7", 7), ("0", 1), ("-3", 1), ("1000", 365), ("abc", 30), ("", None),
+                                            ("+12", 12), (" 40 ", 40), ("9" * 13, 365), ("-" + "9" * 13, 1),
+                                            ("9" * 5000, 365), ("7.5", 30)])
 def test_get_days_is_clamped(app, accounts, days, expected):
     user = accounts.user()
     domain_id = insert_domain(app, user["UserID"], "a.example")

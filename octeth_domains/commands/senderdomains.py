@@ -60,9 +60,12 @@ STATS_DAYS_DEFAULT, STATS_DAYS_MAX = 30, 365
 
 def _stats_days(raw: Any) -> int:
     text = str(raw).strip()
-    if not re.fullmatch(r"[+-]?\d{1,12}", text):
+    if not re.fullmatch(r"[+-]?\d+", text):
         return STATS_DAYS_DEFAULT
-    return min(max(int(text), 1), STATS_DAYS_MAX)
+    # Clamped however many digits it has; Python refuses to convert more than 4300 of them.
+    digits = text.lstrip("+-").lstrip("0") or "0"
+    value = int(digits) if len(digits) <= 6 else STATS_DAYS_MAX + 1
+    return min(max(-value if text.startswith("-") else value, 1), STATS_DAYS_MAX)
 
 
 class CreateSchema(Schema):
