@@ -369,6 +369,22 @@ def test_scrub_removes_raw_and_encoded_values() -> None:
     assert "[redacted]" in cleaned
 
 
+@pytest.mark.parametrize("secret", ["e", "re", "Cloud", "fuse"])
+def test_scrub_leaves_the_words_around_a_short_credential_whole(secret) -> None:
+    text = f"Cloudflare refused the request: key {secret} is not valid (key={secret}&x)"
+    cleaned = scrub(text, [secret])
+    assert cleaned == "Cloudflare refused the request: key [redacted] is not valid (key=[redacted]&x)"
+
+
+def test_scrub_removes_a_long_credential_even_inside_a_word() -> None:
+    secret = "S3cretValue4242"
+    assert scrub(f"tokenis{secret}x and {secret}", [secret]) == "tokenis[redacted]x and [redacted]"
+
+
+def test_scrub_never_rewrites_its_own_marker() -> None:
+    assert scrub("key redacted and key xredactedx", ["redacted"]) == "key [redacted] and key xredactedx"
+
+
 def test_credentials_repr_shows_no_values() -> None:
     creds = Credentials(NC_KEY, secret=GD_SECRET, api_user=NC_USER, username=NC_USER)
     assert leaked(repr(creds)) == [] and leaked(str(creds)) == []

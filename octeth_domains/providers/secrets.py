@@ -5,6 +5,7 @@ never shows its values in ``repr``, so it is safe in a traceback.
 """
 from __future__ import annotations
 
+import re
 import typing as t
 import urllib.parse
 
@@ -47,22 +48,40 @@ class Credentials:
     __str__ = __repr__
 
 
+#: A credential value at least this long cannot occur in a message by chance, so it is removed
+#: wherever it appears; a shorter one only where it stands as a whole token, so that a one-letter
+#: username does not turn "Cloudflare refused" into "Cloudflar[redacted] r[redacted]fus[redacted]d".
+WHOLE_TEXT_LENGTH = 12
+_NOT_AFTER_ALNUM = r"(?<![A-Za-z0-9])"
+_NOT_BEFORE_ALNUM = r"(?![A-Za-z0-9])"
+
+
 def scrub(text: str, secrets: t.Iterable[str]) -> str:
     """Return ``text`` with every secret replaced by ``[redacted]``.
 
     Secrets travel in headers, query strings and form bodies, so besides the
     raw value this also removes its URL-encoded spellings (``%2B``, ``+`` for
     a space), which is how they show up in a ``requests`` error that quotes
-    the URL.
+    the URL. One pass over the text, longest spelling first, so that what was
+    already replaced is never rewritten by a shorter secret.
     """
     if not text:
         return text
-    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
-        for form in {
+    forms = {
+        form
+        for secret in secrets
+        if secret
+        for form in (
             secret,
             urllib.parse.quote(secret, safe=""),
             urllib.parse.quote_plus(secret),
             urllib.parse.quote(secret),
-        }:
-            text = text.replace(form, REDACTED)
-    return text
+        )
+    }
+    if not forms:
+        return text
+    patterns = [
+        re.escape(form) if len(form) >= WHOLE_TEXT_LENGTH else _NOT_AFTER_ALNUM + re.escape(form) + _NOT_BEFORE_ALNUM
+        for form in sorted(forms, key=len, reverse=True)
+    ]
+    return re.sub("|".join(patterns), REDACTED, text)
