@@ -1,5 +1,6 @@
 """dns.provider, dns.authorize and dns.set through the API (seed 003, SPEC §7), against a real
 DNS server on loopback and local servers that behave like each provider's public API."""
+import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -265,6 +266,38 @@ def test_wrong_credentials_on_set_are_code_9(setup, provider):
     assert status == 200 and body["Errors"][0]["Code"] == 9
     assert body["Errors"][0]["Message"].startswith("Failed to set DNS records for this domain")
     assert provider.zone() == before
+
+
+UNUSABLE_VALUES = ["\u00e9\u4e2d", "caf\u00e9", "abc\r\nX-Injected: 1", "abc\x00def", "ab\tcd"]
+
+
+@pytest.mark.parametrize("value", UNUSABLE_VALUES)
+def test_a_credential_no_provider_could_accept_is_named_and_nothing_is_sent(setup, provider, value):
+    app, user, _ = setup
+    before = provider.zone()
+    provider.server.clear_requests()
+    # Each credential this provider takes, one at a time, spoilt with the same characters.
+    for name in provider.good:
+        spoilt = {**provider.good, name: value}
+        status, body = call(app, user["APIKey"], "dns.authorize", Provider=provider.name, Domain="example.com", **spoilt)
+        assert status == 200 and body["Errors"][0]["Code"] == 4, body
+        message = body["Errors"][0]["Message"]
+        assert message.startswith("Authorization failed for this DNS provider: the ") and "printable ASCII" in message
+        status, body = call(app, user["APIKey"], "dns.set", Provider=provider.name, Domain="example.com",
+                            Record_type="campaign", **spoilt)
+        assert status == 200 and body["Errors"][0]["Code"] == 9, body
+        assert body["Errors"][0]["Message"].startswith("Failed to set DNS records for this domain: the ")
+        assert value not in json.dumps(body, ensure_ascii=False)
+    assert provider.server.requests == [] and provider.zone() == before
+
+
+def test_a_pasted_credential_with_its_line_break_still_works(setup, provider):
+    app, user, records = setup
+    pasted = {name: f"  {value}\r\n" for name, value in provider.good.items()}
+    assert call(app, user["APIKey"], "dns.authorize", Provider=provider.name, Domain="example.com",
+                **pasted) == (200, {"success": True})
+    status, body = set_records(app, user, provider, **pasted)
+    assert status == 200 and body["success"] is True and sorted(body["Records"]) == sorted(records)
 
 
 def test_a_provider_that_fails_twice_then_answers(setup, provider):

@@ -7,6 +7,7 @@ error's text (every message leaving here is scrubbed of them).
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from flask import current_app
@@ -90,8 +91,23 @@ def _provider_key(args: dict[str, Any], caller: Caller) -> str | None:
     return None
 
 
-def _client(args: dict[str, Any], caller: Caller):
-    """The provider client for this request, after the seed's parameter checks (codes 2–8)."""
+# Every provider's credentials are printable ASCII; anything else cannot travel in an HTTP header
+# and would fail later as a "connection" error that tells the user nothing.
+_PRINTABLE_ASCII = re.compile(r"[\x20-\x7e]*\Z")
+_CREDENTIAL_NAMES = {"key": "API key", "secret": "API secret", "api_user": "API user", "username": "username"}
+
+
+def _unusable_credential(credentials: Credentials) -> str | None:
+    for attribute, name in _CREDENTIAL_NAMES.items():
+        value = getattr(credentials, attribute)
+        if value and not _PRINTABLE_ASCII.match(value):
+            return name
+    return None
+
+
+def _client(args: dict[str, Any], caller: Caller, refusal: tuple[int, str]):
+    """The provider client for this request, after the seed's parameter checks (codes 2–8);
+    ``refusal`` is the command's code and words for credentials no provider could accept."""
     key = _provider_key(args, caller)
     if not key:
         raise APIError(2, "Missing API key parameter")
@@ -107,10 +123,18 @@ def _client(args: dict[str, Any], caller: Caller):
     missing_extra = info.unavailable()
     if missing_extra is not None:
         raise APIError(8, f"{unsupported} ({missing_extra})")
-    credentials = Credentials(key, args.get("ApiSecret"), args.get("ApiUser"), args.get("Username"))
+    # A key pasted from a terminal or a file often brings its line break along: surrounding white
+    # space is never part of a credential.
+    credentials = Credentials(*(value.strip() if isinstance(value, str) else value for value in (
+        key, args.get("ApiSecret"), args.get("ApiUser"), args.get("Username"))))
     needed = info.missing(credentials)
     if needed is not None:
         raise APIError(needed.code, needed.message)
+    unusable = _unusable_credential(credentials)
+    if unusable is not None:
+        code, words = refusal
+        raise APIError(code, f"{words}: the {unusable} contains characters no DNS provider uses (only printable"
+                             " ASCII); check that it was copied whole and nothing else")
     try:
         return info.connect(credentials, config, config["OCTETH_PROVIDER_TIMEOUT"])
     except registry.ExtraMissing as error:
@@ -129,7 +153,7 @@ def _domain(args: dict[str, Any], code: int, message: str) -> str:
                  (9, "An error occurred during authorization: <reason>")])
 def dns_authorize(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
     prefix = "An error occurred during authorization"
-    client = _client(args, caller)
+    client = _client(args, caller, (4, "Authorization failed for this DNS provider"))
     domain = _domain(args, 9, prefix)
     try:
         with client:
@@ -152,7 +176,7 @@ def dns_authorize(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
                  (9, "Failed to set DNS records for this domain: <reason>"), (10, "<unexpected provider failure>")])
 def dns_set(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
     prefix = "Failed to set DNS records for this domain"
-    client = _client(args, caller)
+    client = _client(args, caller, (9, prefix))
     kind = (args.get("RecordType") or "").strip().lower()
     if not kind:
         raise APIError(4, RECORD_TYPE_MISSING)
