@@ -149,6 +149,8 @@ def test_one_trailing_ascii_dot_is_removed(api):
     ("192.0.2.1", "IP address"),
     ("a" * 250 + ".com", "at most 253"),
     ("xn--zz.example", "internationalised"),
+    # A valid name whose records' names (key1._domainkey.sl.<name>) would pass 253 characters.
+    (".".join(["a" * 61] * 4)[:243] + ".com", "names too long for DNS"),
 ])
 def test_code_7_carries_the_reason_beside_the_seeds_message(api, name, reason):
     status, data = api.create(SenderDomain=name)

@@ -108,7 +108,7 @@ def _answered(statuses: dict[int, int] | None = None) -> Iterator[None]:
     try:
         yield
     except DomainError as error:
-        raise APIError(error.code, error.message, (statuses or {}).get(error.code, 200)) from None
+        raise APIError(error.code, error.message, (statuses or {}).get(error.code, 200), reason=error.reason) from None
 
 
 def _settings() -> DomainSettings:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 
 class DomainError(Exception):
-    """A rule refused the request: ``code`` and ``message`` as the seed numbers them."""
+    """A rule refused the request: ``code`` and ``message`` as the seed numbers them, and, where
+    the seed's message must stay as it is, a ``reason`` in words beside it."""
 
-    def __init__(self, code: int, message: str) -> None:
+    def __init__(self, code: int, message: str, reason: str | None = None) -> None:
         super().__init__(code, message)
         self.code = code
         self.message = message
+        self.reason = reason
 
 
 NOT_FOUND = (2, "Sender domain not found")

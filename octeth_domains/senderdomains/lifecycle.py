@@ -26,14 +26,22 @@ CREATE_FAILED = (7, "Sender domain create process failed")
 LIMIT_REACHED = (5, "Sender domain limit reached for your account")
 
 
-def _require_publishable(records: dict[str, list], error: DomainError) -> None:
-    """Refuse a record set DNS cannot hold (a label over 63 octets, a name over 255): it could be
-    neither published nor ever verified."""
+def _unpublishable(records: dict[str, list]) -> str | None:
+    """The first host of a record set DNS cannot hold (a label over 63 octets, a name over 255),
+    which could be neither published nor ever verified; None when every one fits."""
     for host in records:
         try:
             dns.name.from_text(host)
         except dns.exception.DNSException:
-            raise error from None
+            return host
+    return None
+
+
+def _names_too_long(host: str) -> DomainError:
+    shown = host.rstrip(".")
+    return DomainError(*CREATE_FAILED, reason=(
+        f"the records this domain needs have names too long for DNS ({shown[:40]}… is {len(shown)} characters;"
+        " DNS allows 253 in all and 63 per label); a shorter domain name is needed"))
 
 
 def _dns_layout(settings: DomainSettings, options: dict[str, Any]) -> tuple[bool, str, str]:
@@ -79,8 +87,10 @@ def create(db: Connection, settings: DomainSettings, user: User, domain: str, op
             if model.count_active(db, user.user_id) >= user.sender_domain_limit:
                 raise DomainError(*LIMIT_REACHED)
         records = settings.render(templates.CAMPAIGN, user.dns_template, domain, options)
-        custom = "CustomSubdomain" in options or "CustomTrackPrefix" in options
-        _require_publishable(records, _labels_too_long() if custom else DomainError(*CREATE_FAILED))
+        too_long = _unpublishable(records)
+        if too_long is not None:
+            custom = "CustomSubdomain" in options or "CustomTrackPrefix" in options
+            raise _labels_too_long() if custom else _names_too_long(too_long)
         status = _status_for_new_records(records, user, bool(existing and existing["Approved"]))
         if existing is None:
             return model.insert(db, domain, user.user_id, status, {"DNSRecords": records}, options)
@@ -129,7 +139,8 @@ def update(db: Connection, settings: DomainSettings, user: User, domain_id: int 
         records = model.records_of(row)
         if regenerate:
             records = settings.render(templates.CAMPAIGN, user.dns_template, row["SenderDomain"], options)
-            _require_publishable(records, _labels_too_long())
+            if _unpublishable(records) is not None:
+                raise _labels_too_long()
             meta = fresh_meta(meta, records)
             if status not in PROTECTED:
                 status = _status_for_new_records(records, user, bool(row["Approved"]))
