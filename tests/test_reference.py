@@ -91,3 +91,74 @@ def test_every_setting_is_documented(tmp_path):
     assert missing == [], f"add these to docs/configuration.md: {missing}"
     for name in ("OCTETH_INSTANCE_PATH", "GUNICORN_BIND", "GUNICORN_WORKERS", "GUNICORN_THREADS"):
         assert f"`{name}`" in text
+
+
+# Every code a handler can raise is declared, so the reference and OpenAPI cannot miss one ------
+
+def _raised_codes(function, module, seen=None) -> set[int]:
+    """The codes of every ``APIError(...)`` / ``DomainError(...)`` that ``function`` or a function
+    of its own module that it calls raises, read from the source: a literal code, a module-level
+    ``(code, message[, status])`` tuple, a dict of them indexed by a literal, or ``not_found()``."""
+    import ast
+    import inspect
+    import textwrap
+
+    seen = set() if seen is None else seen
+    if function in seen:
+        return set()
+    seen.add(function)
+    tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    names = dict(vars(module))
+    codes: set[int] = set()
+    for node in ast.walk(tree):  # `code, message, status = DELIVERY_FAILED` names its parts
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Tuple):
+            unpacked = names.get(getattr(node.value, "id", None))
+            if isinstance(unpacked, tuple):
+                names.update({target.id: part for target, part in zip(node.targets[0].elts, unpacked)
+                              if isinstance(target, ast.Name)})
+
+    def value_of(node):
+        if isinstance(node, ast.Constant):
+            return node.value
+        if isinstance(node, ast.Name):
+            return names.get(node.id)
+        if isinstance(node, ast.Subscript):
+            container, key = value_of(node.value), value_of(node.slice)
+            try:
+                return container[key]
+            except (TypeError, KeyError, IndexError):
+                return None
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Call):
+            if getattr(node.value.func, "id", "") == "not_found":
+                return (2,)
+        return None
+
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        name = getattr(node.func, "id", None)
+        if name in ("APIError", "DomainError") and node.args:
+            first = node.args[0]
+            value = value_of(first.value if isinstance(first, ast.Starred) else first)
+            if isinstance(first, ast.Starred) and isinstance(value, tuple):
+                value = value[0]
+            if isinstance(value, int):
+                codes.add(value)
+        elif name in names and inspect.isfunction(names[name]) and names[name].__module__ == module.__name__:
+            codes |= _raised_codes(names[name], module, seen)
+    return codes
+
+
+def test_every_code_a_handler_raises_is_declared():
+    import importlib
+
+    import octeth_domains.commands  # noqa: F401  (registers every command)
+
+    undeclared = {}
+    for entry in registry.commands.values():
+        module = importlib.import_module(entry.handler.__module__)
+        declared = {error.code for error in catalog.errors_of(entry)}
+        missing = _raised_codes(entry.handler, module) - declared
+        if missing:
+            undeclared[entry.name] = sorted(missing)
+    assert undeclared == {}

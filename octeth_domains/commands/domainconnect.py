@@ -123,7 +123,8 @@ def _redirect_uri(given: str | None, domain_id: int) -> str:
     return given
 
 
-@command("dns.connect", rest=("POST", "dns.connect"), schema=ConnectSchema)
+@command("dns.connect", rest=("POST", "dns.connect"), schema=ConnectSchema,
+         errors=[(code, ERRORS[code]) for code in (2, 3, 4, 9)])
 def dns_connect(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
     config = current_app.config
     provider_id = config["OCTETH_DOMAINCONNECT_PROVIDER_ID"]

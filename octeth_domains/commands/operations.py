@@ -15,7 +15,7 @@ from ..api.registry import command
 from ..db import get_db
 from ..models import senderdomains as model
 from ..senderdomains import dnshost, sendtest, verify
-from ..senderdomains.errors import not_found
+from ..senderdomains.errors import NOT_FOUND, not_found
 
 MISSING_ID = {"missing": (1, "Missing DomainID parameter")}
 # sendtest's codes beside 1 and 2 (Octeth's reference wording).
@@ -44,7 +44,8 @@ def _cache() -> verify.VerificationCache:
     return extensions["octeth_dnshost_cache"]
 
 
-@command("user.senderdomain.dnshost", rest=("GET", "user.senderdomain.dnshost"), schema=DnsHostSchema)
+@command("user.senderdomain.dnshost", rest=("GET", "user.senderdomain.dnshost"), schema=DnsHostSchema,
+         errors=[NOT_FOUND])
 def sender_domain_dns_host(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
     row = model.get_owned(get_db(), args["DomainID"], caller.user.user_id)
     if row is None:
@@ -58,7 +59,8 @@ def sender_domain_dns_host(args: dict[str, Any], caller: Caller) -> dict[str, An
 
 
 @command("user.senderdomain.sendtest", rest=("POST", "user.senderdomain.sendtest"), schema=SendTestSchema,
-         limit="10 per 5 minutes")
+         limit="10 per 5 minutes",
+         errors=[NOT_FOUND, (DELIVERY_FAILED[0], f"{DELIVERY_FAILED[1]}: <reason>", DELIVERY_FAILED[2]), DEMO_MODE])
 def sender_domain_send_test(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
     config = current_app.config
     if config["OCTETH_DEMO_MODE"]:
