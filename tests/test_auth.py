@@ -88,6 +88,15 @@ def test_login_errors(client, accounts, params, code, message):
                     "Errors": [{"Code": code, "Message": message}]}
 
 
+@pytest.mark.parametrize("suffix", ["\x00", "\x00\x00", "\x00anything"])
+def test_a_password_with_a_nul_is_not_the_password_without_it(client, accounts, suffix):
+    # scrypt's HMAC pads a key with zero bytes, so "pw" and "pw\0" hash alike: a NUL never signs in.
+    user = accounts.user()
+    data = login(client, user["Username"], user["Password"] + suffix)
+    assert data["Success"] is False and data["Errors"][0]["Code"] == 3, data
+    assert login(client, user["Username"], user["Password"])["Success"] is True
+
+
 def test_logout_ends_the_session(client, accounts):
     user = accounts.user()
     session_id = login(client, user["Username"], user["Password"])["SessionID"]

@@ -172,7 +172,9 @@ def login_name(db: Connection, username: str) -> str:
 def user_by_password(db: Connection, username: str, password: str) -> User | None:
     row = db.one(_USER_SELECT + " WHERE u.Username = ?", (username,))
     stored = row["PasswordHash"] if row and row["PasswordHash"] else _dummy_password_hash()
-    if not check_password_hash(stored, password) or row is None:
+    # scrypt keys its HMAC with the password padded with zero bytes, so "pw\0" would hash as "pw":
+    # no password holds a NUL (the hash is still computed, so refusing one costs the same time).
+    if not check_password_hash(stored, password) or "\x00" in password or row is None:
         return None
     return _user(row)
 
