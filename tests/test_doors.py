@@ -260,3 +260,20 @@ def test_the_schema_missing_is_100004(make_env, backend):
         if backend == "mariadb":
             admin.cursor().execute("DROP DATABASE octeth_test_empty_schema")
             admin.close()
+
+
+@pytest.mark.parametrize("path, query", [
+    ("/api/v1/user.senderdomains", {}),
+    ("/api.php", {"Command": "user.senderdomain.list"}),
+])
+def test_head_answers_what_get_answers_without_the_body(client, accounts, path, query):
+    user = accounts.user()
+    query = {**query, "APIKey": user["APIKey"]}
+    got, head = client.get(path, query_string=query), client.head(path, query_string=query)
+    assert (head.status_code, head.mimetype) == (got.status_code, got.mimetype) == (200, "application/json")
+    assert head.get_data() == b"" and int(head.headers["Content-Length"]) == len(got.get_data())
+
+
+def test_head_on_a_path_without_get_is_100001(client):
+    response = client.head("/api/v1/user.senderdomain.verify")
+    assert response.status_code == 400 and response.get_data() == b""

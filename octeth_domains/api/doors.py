@@ -86,7 +86,7 @@ def dispatch(rest_path: str | None) -> Response:
     fmt = None  # known once the parameters are read
     try:
         if rest_path is None:
-            if request.method not in ("GET", "POST"):
+            if request.method not in ("GET", "HEAD", "POST"):
                 raise bad_request(f"Method {request.method} is not supported for this path")
             params = collect(request, None, rest=False)
             fmt = _format_of(params)

@@ -135,7 +135,8 @@ class Registry:
         command of that name with POST; 100001 for a method the path does not take."""
         key = fold(path)
         methods = self.routes.get(key, {})
-        entry = methods.get(method)
+        # HEAD is a GET whose body is not sent (RFC 9110); it reads exactly what the GET reads.
+        entry = methods.get("GET" if method == "HEAD" else method)
         if entry is None and method == "POST" and key in self.commands:
             entry = self.commands[key]
         if entry is not None:
