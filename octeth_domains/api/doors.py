@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, Response, g, request
+from flask import Blueprint, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
 from ..db import DatabaseUnavailable, get_db
@@ -99,8 +99,12 @@ def dispatch(rest_path: str | None) -> Response:
         return render(run(entry, params), fmt)
     except APIError as error:
         failure = error
-    except HTTPException as error:  # Werkzeug's own limits: body size, multipart parts
+    except HTTPException as error:  # Werkzeug's own limits: body size, form fields
         failure = from_http_exception(error)
+        if error.code == 413 and (request.content_length or 0) <= (current_app.config["MAX_CONTENT_LENGTH"] or 0):
+            # A body within the size limit refused as too large held more fields than a form may.
+            failure = bad_request(f"Request has too many form fields (at most {current_app.config['MAX_FORM_PARTS']})")
+            failure.status = 413
     except DatabaseUnavailable as error:
         log.warning("database unavailable: %s", error)
         failure = unavailable()
