@@ -10,13 +10,49 @@ waits for a lock its own thread holds: the worker never exits, and the master ki
 
 The base worker's quick shutdown is enough: it raises SystemExit in the main thread, which leaves
 ``submit()`` and its lock, and the interpreter's exit then ends the pool's threads, each after the
-request it is answering."""
+request it is answering.
+
+A request gunicorn itself refuses before the application sees it (a URL over
+``limit_request_line``, too many or too large headers, a request line that is not HTTP) is
+answered in the API's envelope with gunicorn's status, instead of gunicorn's HTML page: a client
+parsing JSON must be able to read it."""
 from __future__ import annotations
 
+from gunicorn import util
+from gunicorn.http import errors as http
 from gunicorn.workers.base import Worker
 from gunicorn.workers.gthread import ThreadWorker as _GunicornThreadWorker
+
+# (what gunicorn raised, its status and reason, what the client is told), first match wins.
+_REFUSED = [
+    (http.LimitRequestLine, 414, "URI Too Long",
+     "Request line too long: send the parameters in the body of a POST"),
+    (http.LimitRequestHeaders, 431, "Request Header Fields Too Large", "Request headers too many or too large"),
+    ((http.InvalidRequestLine, http.InvalidRequestMethod, http.InvalidHTTPVersion, http.InvalidHeaderName,
+      http.InvalidHeader, http.ObsoleteFolding, http.InvalidChunkSize, http.ChunkMissingTerminator,
+      http.InvalidChunkExtension), 400, "Bad Request", "Malformed HTTP request"),
+]
+# A header the application tried to send is the application's fault: gunicorn's own 500.
+_NOT_THE_CLIENTS = (http.InvalidResponseHeader, http.InvalidResponseHeaderName)
 
 
 class ThreadWorker(_GunicornThreadWorker):
     def handle_quit(self, sig, frame) -> None:
         Worker.handle_quit(self, sig, frame)
+
+    def handle_error(self, req, client, addr, exc) -> None:
+        refused = None if isinstance(exc, _NOT_THE_CLIENTS) else next(
+            (entry for entry in _REFUSED if isinstance(exc, entry[0])), None)
+        if refused is None:
+            return super().handle_error(req, client, addr, exc)
+        _, status, reason, message = refused
+        self.log.warning("Invalid request from ip=%s: %s", (addr or ("",))[0], exc)
+        from .api import envelope  # the app's, imported once the worker has loaded it
+
+        data = envelope.dumps(envelope.bad_request(message).body()).encode("utf-8")
+        head = (f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(data)}\r\n\r\n")
+        try:
+            util.write_nonblock(client, head.encode("latin-1") + data)
+        except Exception:
+            self.log.debug("Failed to send error message.")

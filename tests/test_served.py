@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 import signal
 import socket
@@ -147,3 +148,34 @@ def test_a_worker_holds_its_threads_connections_and_one_more(tmp_path, held):
         process.terminate()
         output, _ = process.communicate(timeout=15)
     assert "No keepalived connections" not in output  # gthread's warning when it could keep none
+
+
+def _raw(server, request: bytes) -> tuple[int, str, bytes]:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as conn:
+        conn.sendall(request)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    head, _, content = answer.partition(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    content_type = next(line.split(b":", 1)[1].strip().decode() for line in head.split(b"\r\n")[1:]
+                        if line.lower().startswith(b"content-type:"))
+    return status, content_type, content
+
+
+@pytest.mark.parametrize("request_bytes, status, message", [
+    (b"GET /api.php?Command=user.senderdomain.list&Padding=" + b"x" * 5000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+     414, "Request line too long: send the parameters in the body of a POST"),
+    (b"GET /api.php HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-H%d: v\r\n" % n for n in range(150)) + b"\r\n",
+     431, "Request headers too many or too large"),
+    (b"GET /api.php HTTP/1.1\r\nHost: x\r\nX-Big: " + b"v" * 9000 + b"\r\n\r\n",
+     431, "Request headers too many or too large"),
+    (b"NOT HTTP AT ALL\r\n\r\n", 400, "Malformed HTTP request"),
+])
+def test_what_gunicorn_refuses_is_answered_in_the_envelope(served, request_bytes, status, message):
+    server, _ = served
+    got_status, content_type, content = _raw(server, request_bytes)
+    assert (got_status, content_type) == (status, "application/json"), content[:200]
+    assert json.loads(content) == {"Success": False, "ErrorCode": 100001, "ErrorText": message,
+                                   "Errors": [{"Code": 100001, "Message": message}]}
+    assert requests.get(server.url + "/api.php", timeout=5).status_code == 400  # the worker serves on
