@@ -75,10 +75,19 @@ def test_tracking_record_omitted(settings):
     assert list(out) == ["sl.example.com", "track-sl.example.com"]
 
 
-def test_hosts_lower_cased_values_kept(settings):
+def test_the_templates_letters_keep_their_case_and_filled_labels_are_lower_case(settings):
+    # Octeth's record set names the DMARC host "_DMARC.<subdomain>.<domain>", as its template spells it.
     template = {"_DMARC._Subdomain_._SenderDomain_": ["CNAME", "_DMARC.Mailer.Example."]}
     out = render(template, "example.com", {"CustomSubdomain": "EM"}, settings)
-    assert out == {"_dmarc.em.example.com": ["CNAME", "_DMARC.Mailer.Example."]}
+    assert out == {"_DMARC.em.example.com": ["CNAME", "_DMARC.Mailer.Example."]}
+
+
+def test_two_spellings_of_one_host_are_one_host(settings):
+    same = {"_DMARC._SenderDomain_": ["TXT", "v=DMARC1; p=none"], "_dmarc._SenderDomain_": ["TXT", "v=DMARC1; p=none"]}
+    assert render(same, "example.com", {}, settings) == {"_DMARC.example.com": ["TXT", "v=DMARC1; p=none"]}
+    different = {"_DMARC._SenderDomain_": ["TXT", "v=DMARC1; p=none"], "_dmarc._SenderDomain_": ["TXT", "other"]}
+    with pytest.raises(TemplateError):
+        render(different, "example.com", {}, settings)
 
 
 def test_placeholders_in_values(settings):
@@ -100,7 +109,7 @@ def test_builtin_default(settings):
     assert out == {
         "sl.example.com": ["CNAME", "mailer.delivery.example."],
         "key1._domainkey.sl.example.com": ["CNAME", "key1._domainkey.mailer.delivery.example."],
-        "_dmarc.sl.example.com": ["CNAME", "_DMARC.mailer.delivery.example."],
+        "_DMARC.sl.example.com": ["CNAME", "_DMARC.mailer.delivery.example."],
         "track-sl.example.com": ["CNAME", "track.mailer.delivery.example."],
         "abc123defg.sl.example.com": ["TXT", token],
     }

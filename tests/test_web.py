@@ -252,7 +252,7 @@ def test_changing_the_subdomain_regenerates_the_records(domain_app, visitor, dns
     page = text(visitor.get(f"/{domain_id}"))
     assert "The DNS records were regenerated" in page
     hosts = [host for host, *_ in records_on_page(page)]
-    assert hosts[:4] == ["mail.example.com", "key1._domainkey.mail.example.com", "_dmarc.mail.example.com",
+    assert hosts[:4] == ["mail.example.com", "key1._domainkey.mail.example.com", "_DMARC.mail.example.com",
                          "track-mail.example.com"]
     assert status_on_page(page) == "Approval Pending"
 

@@ -201,7 +201,10 @@ def dns_set(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
         raise APIError(9, f"{prefix}: {error.reason}") from None
     except Exception as error:
         raise _cleaned(error, client, 10, None) from None
-    return {"success": True, "Records": written}
+    # Named as the records are stored and answered by create/get ("_DMARC.sl.example.com"): DNS
+    # names compare without case, and the provider's side spells them lower-case.
+    spelling = {host.rstrip(".").lower(): host for host in records}
+    return {"success": True, "Records": [spelling.get(name.rstrip(".").lower(), name) for name in written]}
 
 
 def _records_to_publish(caller: Caller, kind: str, domain: str, prefix: str) -> dict[str, tuple[str, str]]:

@@ -296,8 +296,8 @@ def render(
 
     values = {
         "_SenderDomain_": domain,
-        "_Subdomain_": options.get("CustomSubdomain") or settings.subdomain,
-        "_TrackPrefix_": options.get("CustomTrackPrefix") or settings.track_prefix,
+        "_Subdomain_": (options.get("CustomSubdomain") or settings.subdomain).lower(),
+        "_TrackPrefix_": (options.get("CustomTrackPrefix") or settings.track_prefix).lower(),
         "_TrackMerge_": settings.track_merge,
         "_SenderDomainRandom_": random_label,
         "_SenderDomainHash_": ownership_token(settings.secret_key, domain, random_label),
@@ -308,12 +308,15 @@ def render(
 
     skip_tracking = bool(options.get("TrackPrefixDisabled"))
     out: dict[str, list[str]] = {}
+    spelt: dict[str, str] = {}  # DNS names compare without case: one host, whatever its spelling
 
     for pattern, (rtype, value) in template_records.items():
         if skip_tracking and _TRACK_TOKEN in pattern:
             continue
 
-        host = fill(pattern).lower()
+        # The template's own letters keep their case (Octeth's "_DMARC.sl.example.com"); what is
+        # filled in (the domain, the labels) is lower-case already.
+        host = spelt.setdefault(fill(pattern).lower(), fill(pattern))
         record = [rtype, fill(value)]
 
         if out.setdefault(host, record) != record:
