@@ -30,7 +30,6 @@ def test_create_example(api, user):
             "UserID": str(user["UserID"]),
             "CreatedAt": created,
             "Status": "Approval Pending",
-            "LastVerifiedAt": None,
             "VerificationMeta": {
                 "DNSRecords": {
                     "sl.example.com": ["CNAME", TRACKING],
@@ -84,7 +83,6 @@ def test_update_example(api, user):
             "UserID": str(user["UserID"]),
             "CreatedAt": created["SenderDomain"]["CreatedAt"],
             "Status": "Approval Pending",
-            "LastVerifiedAt": None,
             "VerificationMeta": {
                 "DNSRecords": {
                     "em.example.com": ["CNAME", TRACKING],

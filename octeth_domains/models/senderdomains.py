@@ -63,20 +63,29 @@ def records_of(row: dict[str, Any]) -> dict[str, list]:
 
 
 def as_seed_object(row: dict[str, Any]) -> dict[str, Any]:
-    """The ``SenderDomain`` object exactly as the seed shows it: ids as strings, metas decoded."""
-    return {
+    """The ``SenderDomain`` object exactly as the seed shows it: ids as strings, metas decoded.
+
+    A row read with its stats (list and get) also carries what Octeth v5.9.4 added to those two
+    answers only: ``LastVerifiedAt`` after ``Status``, the operational fields after ``Options``.
+    create and update answer the seed's keys and nothing else, as Octeth's do."""
+    listed = "Sent7" in row
+    seed = {
         "DomainID": str(row["DomainID"]),
         "SenderDomain": row["SenderDomain"],
         "UserID": str(row["RelUserID"]),
         "CreatedAt": _timestamp(row["CreatedAt"]),
         "Status": row["Status"],
-        "LastVerifiedAt": None if row.get("LastVerifiedAt") is None else _timestamp(row["LastVerifiedAt"]),
+    }
+    if listed:
+        seed["LastVerifiedAt"] = None if row.get("LastVerifiedAt") is None else _timestamp(row["LastVerifiedAt"])
+    seed.update({
         "VerificationMeta": _php_json(decode(row["VerificationMeta"])),
         "PolicyMeta": _php_json(decode(row["PolicyMeta"])),
         "Options": _php_json(decode(row["Options"])),
-        # Octeth v5.9.4's operational fields, on the rows read with their stats (list and get).
-        **(stats.operational_fields(row) if "Sent7" in row else {}),
-    }
+    })
+    if listed:
+        seed.update(stats.operational_fields(row))
+    return seed
 
 
 # What changes whenever any of a user's rows is written, deleted ones included: an insert adds a
