@@ -56,8 +56,11 @@ def test_login_answers_a_session_and_user_info(client, accounts):
     data = login(client, user["Username"], user["Password"])
     assert data["Success"] is True and data["ErrorCode"] == 0
     assert len(data["SessionID"]) >= 32
-    assert data["UserInfo"]["UserID"] == str(user["UserID"])
-    assert data["UserInfo"]["Username"] == user["Username"]
+    # Octeth's UserInfo: UserID a number, then its name fields and status.
+    info = data["UserInfo"]
+    assert list(info)[:6] == ["UserID", "Username", "EmailAddress", "FirstName", "LastName", "AccountStatus"]
+    assert (info["UserID"], info["Username"], info["AccountStatus"]) == (user["UserID"], user["Username"], "Enabled")
+    assert isinstance(info["UserID"], int)
     assert not any("Hash" in key or "Password" in key for key in data["UserInfo"])
 
 

@@ -125,7 +125,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "dns.provider": {"provider": "namecheap"},
     "dns.authorize": {"success": True},
     "dns.set": {"success": True},
-    "user.login": {"Success": True, "ErrorCode": 0, "ErrorText": "", "SessionID": "3f2a…", "UserInfo": {"UserID": "1", "Username": "demo"}},
+    "user.login": {"Success": True, "ErrorCode": 0, "ErrorText": "", "SessionID": "3f2a…", "UserInfo": {"UserID": 1, "Username": "demo", "EmailAddress": "demo@example.com", "FirstName": "", "LastName": "", "AccountStatus": "Enabled", "RelUserGroupID": "1", "GroupName": "Default"}},
     "user.logout": {"Success": True, "ErrorCode": 0},
 }
 

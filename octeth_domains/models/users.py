@@ -38,11 +38,16 @@ class User:
         return permission in self.permissions
 
     def info(self) -> dict[str, Any]:
-        """The ``UserInfo`` object of ``user.login``; never a hash or a key."""
+        """The ``UserInfo`` object of ``user.login``, in the shape of Octeth's (``UserID`` a number,
+        ``FirstName``, ``LastName``, ``AccountStatus``), then the group; never a hash or a key.
+        This service keeps no names, and every account it has may sign in."""
         return {
-            "UserID": str(self.user_id),
+            "UserID": self.user_id,
             "Username": self.username,
             "EmailAddress": self.email,
+            "FirstName": "",
+            "LastName": "",
+            "AccountStatus": "Enabled",
             "RelUserGroupID": str(self.group_id),
             "GroupName": self.group_name,
         }
