@@ -116,9 +116,13 @@ def test_the_same_dns_settings_do_not_regenerate(api):
 def test_status_toggle_rules(domain_app, api, dns):
     _, created = api.create(SenderDomain="example.com")
     domain_id = created["DomainID"]
-    assert api.update(DomainID=domain_id, Status="Paused")[1]["Errors"][0]["Code"] == 9
-    assert api.update(DomainID=domain_id, Status="Disabled")[1]["Errors"][0]["Code"] == 12
-    assert api.update(DomainID=domain_id, Status="enabled")[1]["Errors"][0]["Code"] == 10
+    # Codes and words of Octeth v6.0.1's reference.
+    assert api.update(DomainID=domain_id, Status="Paused")[1]["Errors"] == [
+        {"Code": 9, "Message": "Invalid Status value. Allowed: Enabled, Disabled"}]
+    assert api.update(DomainID=domain_id, Status="Disabled")[1]["Errors"] == [{"Code": 12, "Message": (
+        "Cannot disable an unverified (Approval Pending) domain: run user.senderdomain.verify first, or delete the domain")}]
+    assert api.update(DomainID=domain_id, Status="enabled")[1]["Errors"] == [
+        {"Code": 10, "Message": "Cannot enable an unverified domain: run user.senderdomain.verify first"}]
     dns.set_record("sl.example.com", "CNAME", "tracking-host.octeth.example.")
     dns.set_record("track-sl.example.com", "CNAME", "tracking-host.octeth.example.")
     assert api.verify(DomainID=domain_id)[1]["Status"] == "Enabled"
@@ -128,7 +132,8 @@ def test_status_toggle_rules(domain_app, api, dns):
     assert api.update(DomainID=domain_id, Status="Enabled")[1]["SenderDomain"]["Status"] == "Enabled"
     set_status(domain_app, domain_id, "Suspended")
     before = stored(domain_app, domain_id)
-    assert api.update(DomainID=domain_id, Status="Disabled")[1]["Errors"][0]["Code"] == 11
+    assert api.update(DomainID=domain_id, Status="Disabled")[1]["Errors"] == [{"Code": 11, "Message": (
+        "The domain is Suspended or Blocked by an administrator; only an administrator can change its status")}]
     assert stored(domain_app, domain_id) == before
 
 
@@ -141,14 +146,16 @@ def test_regeneration_resets_status_but_not_an_administrators(domain_app, api):
     assert body["DnsRegenerated"] is True and body["SenderDomain"]["Status"] == "Blocked"
 
 
+DELETE_REFUSED = "The domain is Suspended or Blocked by an administrator and cannot be deleted"  # Octeth v6.0.1's
+
+
 @pytest.mark.parametrize("status", ["Suspended", "Blocked"])
 def test_delete_refuses_an_administrators_status(domain_app, api, status):
     # HTTP 422, as Octeth v6.0.1 answers this refusal ("error 3, HTTP 422").
     _, created = api.create(SenderDomain="example.com")
     set_status(domain_app, created["DomainID"], status)
     assert api.delete(DomainID=created["DomainID"]) == (422, {
-        "Success": False, "ErrorCode": [3], "ErrorText": [f"A {status} sender domain cannot be deleted"],
-        "Errors": [{"Code": 3, "Message": f"A {status} sender domain cannot be deleted"}]})
+        "Success": False, "ErrorCode": [3], "ErrorText": [DELETE_REFUSED], "Errors": [{"Code": 3, "Message": DELETE_REFUSED}]})
     assert stored(domain_app, created["DomainID"])["Status"] == status
 
 

@@ -295,7 +295,7 @@ def test_pause_and_enable(domain_app, visitor, dns):
 def test_a_refused_status_change_shows_why(domain_app, visitor):
     domain_id = create(visitor)
     visitor.post(f"/{domain_id}/status", {"Status": "Disabled"})
-    assert "cannot be disabled" in text(visitor.get(f"/{domain_id}"))
+    assert "Cannot disable an unverified (Approval Pending) domain" in text(visitor.get(f"/{domain_id}"))
 
 
 # Create and delete ----------------------------------------------------------------------------

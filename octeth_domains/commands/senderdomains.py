@@ -87,7 +87,7 @@ class UpdateSchema(Schema):
     UseTrackingSubdomain = _switch("UseTrackingSubdomain")
     CustomSubdomain = _label("CustomSubdomain")
     CustomTrackPrefix = _label("CustomTrackPrefix")
-    Status = Text(metadata={"invalid": (9, "Invalid Status. Allowed values: Enabled, Disabled")})
+    Status = Text(metadata={"invalid": (9, "Invalid Status value. Allowed: Enabled, Disabled")})
 
 
 class VerifySchema(Schema):
@@ -176,15 +176,15 @@ def create_sender_domain(args: dict[str, Any], caller: Caller) -> dict[str, Any]
 @command("user.senderdomain.update", rest=("PATCH", "user.senderdomain"), schema=UpdateSchema, errors=[
     NOT_FOUND, (6, "Invalid CustomSubdomain or CustomTrackPrefix: the host names they make are too long for DNS"),
     (7, "Sender domain could not be retrieved after update", 500),
-    (10, "Sender domain cannot be enabled until its DNS records are verified"),
-    (11, "The status of a Suspended or Blocked sender domain can only be changed by an administrator"),
-    (12, "A sender domain awaiting DNS verification cannot be disabled")])
+    (10, "Cannot enable an unverified domain: run user.senderdomain.verify first"),
+    (11, "The domain is Suspended or Blocked by an administrator; only an administrator can change its status"),
+    (12, "Cannot disable an unverified (Approval Pending) domain: run user.senderdomain.verify first, or delete the domain")])
 def update_sender_domain(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
     status = args.get("Status")
     if status is not None:
         status = {"enabled": model.ENABLED, "disabled": model.DISABLED}.get(status.strip().lower())
         if status is None:
-            raise APIError(9, "Invalid Status. Allowed values: Enabled, Disabled")
+            raise APIError(9, "Invalid Status value. Allowed: Enabled, Disabled")
     change = lifecycle.Update(
         switches={name: int(args[name]) for name in SWITCHES if name in args},
         labels={name: args[name] for name in ("CustomSubdomain", "CustomTrackPrefix") if name in args},
@@ -198,7 +198,7 @@ def update_sender_domain(args: dict[str, Any], caller: Caller) -> dict[str, Any]
 
 
 @command("user.senderdomain.delete", rest=("DELETE", "user.senderdomain"), schema=DomainIdSchema,
-         errors=[NOT_FOUND, (3, "A Suspended or Blocked sender domain cannot be deleted", 422)])
+         errors=[NOT_FOUND, (3, "The domain is Suspended or Blocked by an administrator and cannot be deleted", 422)])
 def delete_sender_domain(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
     with _answered(DELETE_STATUSES):
         row = lifecycle.delete(get_db(), caller.user, args["DomainID"])

@@ -155,15 +155,15 @@ def update(db: Connection, settings: DomainSettings, user: User, domain_id: int 
 
 def _toggled_status(current: str, wanted: str, records: dnsrecords.Records) -> str:
     if current in PROTECTED:
-        raise DomainError(11, f"The status of a {current} sender domain can only be changed by an administrator")
+        raise DomainError(11, "The domain is Suspended or Blocked by an administrator; only an administrator can change its status")
     if wanted == current:
         return current
     if wanted == ENABLED:
         if not all(record.verified is True for record in records.values()):
-            raise DomainError(10, "Sender domain cannot be enabled until its DNS records are verified")
+            raise DomainError(10, "Cannot enable an unverified domain: run user.senderdomain.verify first")
         return ENABLED
     if current == APPROVAL_PENDING:
-        raise DomainError(12, "A sender domain awaiting DNS verification cannot be disabled")
+        raise DomainError(12, "Cannot disable an unverified (Approval Pending) domain: run user.senderdomain.verify first, or delete the domain")
     return DISABLED
 
 
@@ -175,7 +175,7 @@ def delete(db: Connection, user: User, domain_id: int | None) -> dict[str, Any]:
         if row is None:
             raise not_found()
         if row["Status"] in PROTECTED:
-            raise DomainError(3, f"A {row['Status']} sender domain cannot be deleted")
+            raise DomainError(3, "The domain is Suspended or Blocked by an administrator and cannot be deleted")
         model.save(db, row["DomainID"], status=DELETED)
     return row
 
