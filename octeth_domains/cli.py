@@ -17,7 +17,7 @@ from flask.cli import AppGroup, FlaskGroup
 
 from .config import REVERIFY_DNS_TIMEOUT
 from .db import DatabaseUnavailable, IntegrityError, SchemaMissing
-from .models import users
+from .models import admins, users
 from .models.senderdomains import STATUSES
 from .senderdomains import lifecycle
 from .senderdomains import reverify as background
@@ -26,6 +26,8 @@ db_cli = AppGroup("db", help="The database schema: create or migrate it.")
 domain_cli = AppGroup("domain", help="Sender domains, as an operator sees them.")
 group_cli = AppGroup("group", help="User groups.")
 user_cli = AppGroup("user", help="Users and their API keys.")
+admin_cli = AppGroup("admin", help="Administrators and their AdminAPIKeys, for the admin.* commands.",
+                     short_help="Administrators and their keys (admin.* commands).")
 
 
 def _emit(obj: dict[str, Any]) -> None:
@@ -96,15 +98,36 @@ def user_create(username, password, group_name, email):
     _emit({"UserID": user_id, "Username": username, "APIKey": api_key})
 
 
+def _rotate(rotate, name: str, who: str, fields: tuple[str, str]) -> None:
+    # A new key for ``name`` through ``rotate`` (the old one stops working), printed as ``fields``.
+    with _Friendly(), _database().session() as db:
+        api_key = rotate(db, name)
+    if api_key is None:
+        raise click.ClickException(f"no {who} named {name!r}")
+    _emit({fields[0]: name, fields[1]: api_key})
+
+
 @user_cli.command("apikey")
 @click.argument("username")
 def user_apikey(username):
     """Give a user a new API key; the old one stops working."""
+    _rotate(users.rotate_api_key, username, "user", ("Username", "APIKey"))
+
+
+@admin_cli.command("create")
+@click.argument("name")
+def admin_create(name):
+    """Create an administrator; prints its AdminAPIKey, the only time it is shown."""
     with _Friendly(), _database().session() as db:
-        api_key = users.rotate_api_key(db, username)
-    if api_key is None:
-        raise click.ClickException(f"no user named {username!r}")
-    _emit({"Username": username, "APIKey": api_key})
+        admin_id, api_key = admins.create_admin(db, name)
+    _emit({"AdminID": admin_id, "Name": name, "AdminAPIKey": api_key})
+
+
+@admin_cli.command("apikey")
+@click.argument("name")
+def admin_apikey(name):
+    """Give an administrator a new AdminAPIKey; the old one stops working."""
+    _rotate(admins.rotate_admin_key, name, "administrator", ("Name", "AdminAPIKey"))
 
 
 @domain_cli.command("status")
@@ -300,7 +323,7 @@ def domainconnect_cli() -> AppGroup:
 
 
 def register(app: Flask) -> None:
-    for command in (db_cli, group_cli, user_cli, domain_cli, reverify, demo, stats_cli, docs):
+    for command in (db_cli, group_cli, user_cli, admin_cli, domain_cli, reverify, demo, stats_cli, docs):
         app.cli.add_command(command)
     app.cli.add_command(domainconnect_cli())
 

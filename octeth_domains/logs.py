@@ -21,7 +21,7 @@ from flask import Flask, Response, g, request
 access_log = logging.getLogger("octeth_domains.access")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}\Z")
 PIPE_BUF = 4096  # POSIX's least guarantee is 512; Linux's is 4096
-_CONTEXT_FIELDS = ("request_id", "command", "user_id", "status", "duration_ms", "method", "path")
+_CONTEXT_FIELDS = ("request_id", "command", "user_id", "admin_id", "status", "duration_ms", "method", "path")
 
 
 class JSONFormatter(logging.Formatter):
@@ -165,7 +165,8 @@ def configure(app: Flask) -> None:
                 extra={
                     "request_id": request_id,
                     "command": getattr(state, "command", None),
-                    "user_id": caller.user.user_id if caller is not None else None,
+                    "user_id": caller.user.user_id if caller is not None and caller.user is not None else None,
+                    "admin_id": caller.admin.admin_id if caller is not None and caller.admin is not None else None,
                     "status": status,
                     "duration_ms": round((time.perf_counter() - started) * 1000, 2) if started else None,
                     "method": method,

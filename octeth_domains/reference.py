@@ -64,9 +64,12 @@ def command_section(entry: Command) -> str:
     if summary:
         lines += [summary, ""]
     lines.append(f"- REST: {', '.join(_routes(entry))}; legacy: `/api.php?Command={entry.name}`")
-    if entry.authenticated:
+    if entry.admin:
+        lines.append("- Authentication: an administrator's `AdminAPIKey`")
+    elif entry.authenticated:
         permission = f", permission `{entry.permission}`" if entry.permission else ""
-        lines.append(f"- Authentication: required{permission}")
+        also = "; or an administrator's `AdminAPIKey` with `Access=admin` and `UserID`" if entry.admin_access else ""
+        lines.append(f"- Authentication: required{permission}{also}")
     else:
         lines.append("- Authentication: none")
     if entry.limit:

@@ -27,7 +27,7 @@ MYSQL_SERVER = os.environ.get("OCTETH_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3
 REDIS_URL = os.environ.get("OCTETH_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 SECRET = "test-secret-key"
 TABLES = ("sessions", "sender_domains", "users", "user_groups", "sender_domain_stats", "sender_domain_stats_files",
-          "reverify_claims")
+          "reverify_claims", "admins")
 
 
 def _mysql_admin() -> pymysql.connections.Connection:

@@ -13,7 +13,8 @@ from typing import Any
 from flask import Request, current_app
 
 from ..db import Connection
-from ..models import users
+from ..models import admins, users
+from ..models.admins import Admin
 from ..models.users import User
 from .envelope import APIError, authentication_failed
 from .params import Params
@@ -21,9 +22,11 @@ from .params import Params
 
 @dataclass(frozen=True)
 class Caller:
-    user: User
-    via: str  # "bearer", "session" or "apikey": the dns.* commands read ``ApiKey`` by it
+    # The user the command acts for: None only for an admin.* command, which names its users.
+    user: User | None
+    via: str  # "bearer", "session", "apikey" or "admin": the dns.* commands read ``ApiKey`` by it
     session_id: str | None = None
+    admin: Admin | None = None  # the administrator calling, with AdminAPIKey
 
 
 class _KeyCache:
@@ -100,6 +103,38 @@ def authenticate(request: Request, params: Params, db: Connection) -> Caller | N
             raise authentication_failed()
         return Caller(user, "apikey")
     return None
+
+
+# Octeth's codes for the user an administrator names (its 5003, a sub-administrator's user outside
+# its groups, has no counterpart here: every administrator may act on every user).
+USER_ID_MISSING = (5001, "UserID is required")
+USER_NOT_FOUND = (5002, "User not found")
+
+
+def authenticate_admin(params: Params, db: Connection) -> Admin:
+    """The administrator whose ``AdminAPIKey`` was sent; code 0 for none or a wrong one."""
+    api_key = _given(params, "AdminAPIKey")
+    admin = admins.admin_by_api_key(db, api_key) if isinstance(api_key, str) else None
+    if admin is None:
+        raise authentication_failed()
+    return admin
+
+
+def user_named_by_admin(raw: Any, db: Connection) -> User:
+    """The user of the ``UserID`` an administrator sent (5001 without a usable id, 5002 none)."""
+    text = str(raw).strip() if isinstance(raw, (str, int)) and not isinstance(raw, bool) else ""
+    if not text.isascii() or not text.isdigit() or int(text) < 1 or len(text) > 10:
+        raise APIError(*USER_ID_MISSING)
+    user = users.user_by_id(db, int(text))
+    if user is None:
+        raise APIError(*USER_NOT_FOUND)
+    return user
+
+
+def wants_admin_access(params: Params) -> bool:
+    """Octeth's ``Access=admin``: a user command called by an administrator for a ``UserID``."""
+    access = params.get("Access")
+    return isinstance(access, str) and access.strip().lower() == "admin"
 
 
 def require_permission(user: User, permission: str | None) -> None:

@@ -72,6 +72,9 @@ DESCRIPTIONS = {
     "Username": "The user name (Namecheap's account for the dns.* commands; the Octeth user for `user.login`).",
     "RecordType": "`campaign` (the sender domain's records) or `email-gateway`.",
     "Password": "The user's password.",
+    "AdminAPIKey": "An administrator's key (`octeth-domains admin create`).",
+    "Access": "`admin` to call this user command as an administrator (`AdminAPIKey`) for the user `UserID` names.",
+    "UserID": "The user account an administrator acts on (with `Access=admin`).",
 }
 
 SUMMARIES = {
@@ -134,7 +137,7 @@ def summary_of(entry: Command) -> str:
     if entry.name in SUMMARIES:
         return SUMMARIES[entry.name]
     doc = (entry.handler.__doc__ or "").strip()
-    return doc.split("\n\n", 1)[0].replace("\n", " ") if doc else ""
+    return " ".join(doc.split("\n\n", 1)[0].split()) if doc else ""
 
 
 def _kind(field: fields.Field) -> str:
@@ -157,7 +160,12 @@ def parameters_of(entry: Command) -> list[Parameter]:
         found.append(Parameter(key, _kind(field), bool(field.required), description,
                                tuple(field.metadata.get("aliases", ()))))
     names = {parameter.name.lower() for parameter in found}
-    extra = (["APIKey", "SessionID"] if entry.authenticated else []) + ["ResponseFormat"]
+    if entry.admin:
+        extra = ["AdminAPIKey"]
+    else:
+        extra = ["APIKey", "SessionID"] if entry.authenticated else []
+        extra += ["Access", "AdminAPIKey", "UserID"] if entry.admin_access else []
+    extra.append("ResponseFormat")
     for name in extra:
         if name.lower() not in names:
             found.append(Parameter(name, "string", False, DESCRIPTIONS[name]))
@@ -188,7 +196,7 @@ def errors_of(entry: Command) -> list[Error]:
     if entry.limit:
         found.append(_error(RATE_LIMITED, f"over the user's limit or this command's own ({entry.limit})"))
     else:
-        found.append(_error(RATE_LIMITED, "over the user's limit"))
+        found.append(_error(RATE_LIMITED, "over the administrator's limit" if entry.admin else "over the user's limit"))
     unique: dict[tuple[int, str], Error] = {}
     for error in found:
         seen = unique.get((error.code, error.message))

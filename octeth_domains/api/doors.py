@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..db import DatabaseUnavailable, get_db
 from . import limits, openapi
-from .auth import authenticate, require_permission
+from .auth import Caller, authenticate, authenticate_admin, require_permission, user_named_by_admin, wants_admin_access
 from .envelope import (
     APIError,
     authentication_failed,
@@ -38,7 +38,7 @@ def run(entry: Command, params: Params) -> dict[str, Any]:
     refused = None
     if entry.authenticated:
         try:
-            caller = authenticate(request, params, get_db())
+            caller = _caller(entry, params)
         except APIError as error:
             refused = error  # counted against the address below before it is answered
     g.caller = caller
@@ -48,9 +48,20 @@ def run(entry: Command, params: Params) -> dict[str, Any]:
     if entry.authenticated:
         if caller is None:
             raise authentication_failed()
-        require_permission(caller.user, entry.permission)
+        if caller.user is not None:
+            require_permission(caller.user, entry.permission)
     args = entry.load(params)
     return entry.handler(args, caller)
+
+
+def _caller(entry: Command, params: Params) -> Caller | None:
+    """Who runs ``entry``: a user, an administrator (admin.* commands), or an administrator for
+    the user it names (``Access=admin``, where the command allows it)."""
+    if entry.admin or (entry.admin_access and wants_admin_access(params)):
+        admin = authenticate_admin(params, get_db())
+        user = user_named_by_admin(params.get("UserID"), get_db()) if entry.admin_access else None
+        return Caller(user, "admin", admin=admin)
+    return authenticate(request, params, get_db())
 
 
 def _format_of(params: Params) -> str:

@@ -99,6 +99,8 @@ def _setting(config: Any, name: str) -> RateLimitItem:
 
 def _rate_key() -> str:
     caller = g.get("caller")
+    if caller is not None and caller.admin is not None:  # an administrator's calls are its own
+        return f"admin:{caller.admin.admin_id}"
     if caller is not None:
         return f"user:{caller.user.user_id}"
     return f"addr:{request.remote_addr or 'local'}"

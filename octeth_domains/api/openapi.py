@@ -134,9 +134,11 @@ def _errors_text(errors: list[catalog.Error]) -> str:
 def _security(entry: Command, method: str) -> list[dict[str, list]]:
     if not entry.authenticated:
         return []  # explicitly none: a command that signs in
+    if entry.admin:
+        return [{"adminApiKey": []}]
     if method == "PATCH":  # a PATCH reads only its JSON body: the query string's key is ignored
         return [{"bearer": []}]
-    return [{"bearer": []}, {"apiKey": []}, {"sessionId": []}]
+    return [{"bearer": []}, {"apiKey": []}, {"sessionId": []}] + ([{"adminApiKey": []}] if entry.admin_access else [])
 
 
 def _operation(entry: Command, method: str) -> dict[str, Any]:
@@ -217,5 +219,8 @@ def document(registry: Registry) -> dict[str, Any]:
                        "description": "The API key as a parameter (query string, or the body on POST)"},
             "sessionId": {"type": "apiKey", "in": "query", "name": "SessionID",
                           "description": "A session from user.login (query string, or the body on POST)"},
+            "adminApiKey": {"type": "apiKey", "in": "query", "name": "AdminAPIKey",
+                            "description": "An administrator's key (query string, or the body on POST); on a"
+                                           " user command with Access=admin and UserID"},
         }},
     }

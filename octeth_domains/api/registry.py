@@ -35,6 +35,10 @@ class Command:
     permission: str | None = DEFAULT_PERMISSION
     schema: type[Schema] | None = None
     authenticated: bool = True
+    # An admin.* command: the caller is an administrator (AdminAPIKey), not a user.
+    admin: bool = False
+    # A user command an administrator may also call for a user (Octeth's Access=admin + UserID).
+    admin_access: bool = False
     # A limit of its own besides the service-wide one, in flask-limiter's notation
     # ("10 per 5 minutes"), counted per user by api/limits.py beside the service-wide one.
     limit: str | None = None
@@ -103,6 +107,8 @@ class Registry:
         permission: str | None = DEFAULT_PERMISSION,
         schema: type[Schema] | None = None,
         authenticated: bool = True,
+        admin: bool = False,
+        admin_access: bool = False,
         limit: str | None = None,
         errors: tuple[tuple, ...] = (),
     ) -> Callable[[Handler], Handler]:
@@ -113,7 +119,8 @@ class Registry:
             instance = schema() if schema else None
             if instance is not None:
                 _check_schema(name, instance)
-            entry = Command(name, handler, rest, permission, schema, authenticated, limit=limit, errors=tuple(errors), _schema=instance)
+            entry = Command(name, handler, rest, None if admin else permission, schema, authenticated, admin=admin,
+                            admin_access=admin_access, limit=limit, errors=tuple(errors), _schema=instance)
             self.commands[key] = entry
             for method, path in [rest] if isinstance(rest, tuple) else rest or []:
                 self.routes.setdefault(fold(path), {})[method.upper()] = entry

@@ -10,7 +10,7 @@ import re
 
 from marshmallow import Schema, ValidationError, fields
 
-from ..api.auth import Caller
+from ..api.auth import USER_ID_MISSING, USER_NOT_FOUND, Caller
 from ..api.envelope import APIError
 from ..api.params import Boolean, Identifier, Text
 from ..api.registry import command
@@ -123,7 +123,8 @@ def _domain_response(domain_id: int, missing: tuple[int, str, int], **extra: Any
     return {"Success": True, **extra, "SenderDomain": model.as_seed_object(row)}
 
 
-@command("user.senderdomain.list", rest=("GET", "user.senderdomains"))
+@command("user.senderdomain.list", rest=("GET", "user.senderdomains"), admin_access=True,
+         errors=[USER_ID_MISSING, USER_NOT_FOUND])
 def list_sender_domains(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
     return {"Success": True, "SenderDomains": listing.sender_domains(get_db(), caller.user.user_id)}
 

@@ -207,6 +207,24 @@ def pending_for_user(db: Connection, user_id: int, limit: int) -> list[dict[str,
     )
 
 
+_QUALIFIED = ", ".join("d." + column.strip() for column in _COLUMNS.split(","))
+
+
+def moderation_queue(db: Connection, statuses: tuple[str, ...], offset: int, limit: int
+                     ) -> tuple[list[dict[str, Any]], int]:
+    """The installation's domains in ``statuses``, oldest first, each with its owner's Username,
+    EmailAddress and RelUserGroupID, one page of them; and how many there are in all."""
+    marks = ", ".join("?" for _ in statuses)
+    rows = db.query(
+        f"SELECT {_QUALIFIED}, u.Username, u.EmailAddress, u.RelUserGroupID FROM {{p}}sender_domains d"
+        f" JOIN {{p}}users u ON u.UserID = d.RelUserID WHERE d.Status IN ({marks})"
+        " ORDER BY d.CreatedAt, d.DomainID LIMIT ? OFFSET ?",
+        (*statuses, limit, offset),
+    )
+    total = db.one(f"SELECT COUNT(*) AS n FROM {{p}}sender_domains WHERE Status IN ({marks})", statuses)
+    return rows, int(total["n"]) if total else 0
+
+
 def enabled_domains(db: Connection) -> list[dict[str, Any]]:
     return db.query(f"SELECT {_COLUMNS} FROM {{p}}sender_domains WHERE Status = 'Enabled' ORDER BY DomainID")
 

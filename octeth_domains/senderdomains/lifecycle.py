@@ -15,7 +15,7 @@ import dns.name
 
 from ..db import Connection
 from ..models import senderdomains as model
-from ..models.senderdomains import APPROVAL_PENDING, BLOCKED, DELETED, DISABLED, ENABLED, PROTECTED
+from ..models.senderdomains import APPROVAL_PENDING, BLOCKED, DELETED, DISABLED, ENABLED, PROTECTED, SUSPENDED
 from ..models.users import User
 from . import dnsrecords, templates
 from .errors import DomainError, not_found
@@ -187,5 +187,28 @@ def set_status_by_operator(db: Connection, domain_id: int, status: str) -> dict[
         row = model.get_by_id(db, domain_id)
         if row is None:
             return None
-        model.save(db, domain_id, status=status, approved=True if status == ENABLED else None, failed_checks=0)
+        _save_operators_status(db, domain_id, status)
+    return model.get_by_id(db, domain_id)
+
+
+def _save_operators_status(db: Connection, domain_id: int, status: str) -> None:
+    model.save(db, domain_id, status=status, approved=True if status == ENABLED else None, failed_checks=0)
+
+
+# What an administrator may set through admin.senderdomain.status.update, and the statuses it may
+# set them from (Octeth's admin screen): a user's own Disabled and a Deleted domain are never moderated.
+MODERATED = (ENABLED, SUSPENDED, BLOCKED, APPROVAL_PENDING)
+
+
+def moderate(db: Connection, user_id: int, domain_id: int, status: str) -> dict[str, Any]:
+    """An administrator's decision on one of ``user_id``'s domains (``status`` one of
+    :data:`MODERATED`); refusals 6 (not this user's domain) and 7 (a status not moderated)."""
+    with db.transaction(lock=True):
+        row = model.get_by_id(db, domain_id, lock=True)  # a Deleted one too: it is refused with 7
+        if row is None or int(row["RelUserID"]) != user_id:
+            raise DomainError(6, "Sender domain not found for this user")
+        if row["Status"] not in MODERATED:
+            raise DomainError(7, f'A domain in status "{row["Status"]}" cannot be moderated; only Blocked, Enabled,'
+                                 " Approval Pending, Suspended can")
+        _save_operators_status(db, domain_id, status)
     return model.get_by_id(db, domain_id)
