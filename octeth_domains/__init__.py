@@ -28,6 +28,9 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
     app.config.update(config.from_environment(app.instance_path, env, providers))
     app.config["SECRET_KEY"] = app.config["OCTETH_SECRET_KEY"]
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    # One text field of a multipart form may fill the whole body (Flask would stop it at 500 kB,
+    # answering 413 for a body within the limit).
+    app.config["MAX_FORM_MEMORY_SIZE"] = MAX_BODY_BYTES
     logs.configure(app)
     if app.config["OCTETH_TRUSTED_PROXIES"]:
         # Behind a reverse proxy every request comes from the proxy's address: without this, the

@@ -18,22 +18,31 @@ answered in the API's envelope with gunicorn's status, instead of gunicorn's HTM
 parsing JSON must be able to read it."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from gunicorn import util
 from gunicorn.http import errors as http
+from gunicorn.http.wsgi import Response, default_environ
 from gunicorn.workers.base import Worker
 from gunicorn.workers.gthread import ThreadWorker as _GunicornThreadWorker
 
+
+def _errors(*names: str) -> tuple[type, ...]:
+    # By name: gunicorn adds error classes over its releases, and an older one installed must
+    # still load this worker (its requests then take gunicorn's own answer).
+    return tuple(kind for kind in (getattr(http, name, None) for name in names) if isinstance(kind, type))
+
+
 # (what gunicorn raised, its status and reason, what the client is told), first match wins.
 _REFUSED = [
-    (http.LimitRequestLine, 414, "URI Too Long",
-     "Request line too long: send the parameters in the body of a POST"),
-    (http.LimitRequestHeaders, 431, "Request Header Fields Too Large", "Request headers too many or too large"),
-    ((http.InvalidRequestLine, http.InvalidRequestMethod, http.InvalidHTTPVersion, http.InvalidHeaderName,
-      http.InvalidHeader, http.ObsoleteFolding, http.InvalidChunkSize, http.ChunkMissingTerminator,
-      http.InvalidChunkExtension), 400, "Bad Request", "Malformed HTTP request"),
+    (_errors("LimitRequestLine"), 414, "URI Too Long", "Request line too long: send the parameters in the body of a POST"),
+    (_errors("LimitRequestHeaders"), 431, "Request Header Fields Too Large", "Request headers too many or too large"),
+    (_errors("InvalidRequestLine", "InvalidRequestMethod", "InvalidHTTPVersion", "InvalidHeaderName", "InvalidHeader",
+             "ObsoleteFolding", "InvalidChunkSize", "ChunkMissingTerminator", "InvalidChunkExtension"),
+     400, "Bad Request", "Malformed HTTP request"),
 ]
 # A header the application tried to send is the application's fault: gunicorn's own 500.
-_NOT_THE_CLIENTS = (http.InvalidResponseHeader, http.InvalidResponseHeaderName)
+_NOT_THE_CLIENTS = _errors("InvalidResponseHeader", "InvalidResponseHeaderName")
 
 
 class ThreadWorker(_GunicornThreadWorker):
@@ -46,7 +55,9 @@ class ThreadWorker(_GunicornThreadWorker):
         if refused is None:
             return super().handle_error(req, client, addr, exc)
         _, status, reason, message = refused
-        self.log.warning("Invalid request from ip=%s: %s", (addr or ("",))[0], exc)
+        started = datetime.now()
+        addr = addr or ("", -1)  # a unix socket
+        self.log.warning("Invalid request from ip=%s: %s", addr[0], exc)
         from .api import envelope  # the app's, imported once the worker has loaded it
 
         data = envelope.dumps(envelope.bad_request(message).body()).encode("utf-8")
@@ -56,3 +67,14 @@ class ThreadWorker(_GunicornThreadWorker):
             util.write_nonblock(client, head.encode("latin-1") + data)
         except Exception:
             self.log.debug("Failed to send error message.")
+        if req is None and isinstance(exc, _errors("InvalidHeader", "InvalidHeaderName")):
+            req = getattr(exc, "req", None)  # as gunicorn's own handler finds it
+        if req is not None:  # the access log line gunicorn's own answer would have written
+            try:
+                environ = default_environ(req, client, self.cfg)
+                environ["REMOTE_ADDR"], environ["REMOTE_PORT"] = addr[0], str(addr[1])
+                answer = Response(req, client, self.cfg)
+                answer.status, answer.response_length = f"{status} {reason}", len(data)
+                self.log.access(answer, req, environ, datetime.now() - started)
+            except Exception:
+                self.log.debug("Failed to log the refused request.")

@@ -278,3 +278,27 @@ def test_head_answers_what_get_answers_without_the_body(client, accounts, path, 
 def test_head_on_a_path_without_get_is_100001(client):
     response = client.head("/api/v1/user.senderdomain.verify")
     assert response.status_code == 400 and response.get_data() == b""
+
+
+@pytest.mark.parametrize("command, extra", [
+    ("user.senderdomain.create", {"SenderDomain": "head.example"}),
+    ("user.senderdomain.delete", {"DomainID": "1"}),
+    ("user.logout", {}),
+    ("dns.set", {"Domain": "head.example", "Provider": "cloudflare", "Api_key": "k", "RecordType": "campaign"}),
+    ("user.senderdomain.verify", {"DomainID": "1"}),
+])
+def test_head_never_runs_a_command_that_is_not_a_read(client, accounts, command, extra):
+    # A link checker's HEAD of a legacy URL must not create, delete or publish anything.
+    user = accounts.user()
+    response = client.head("/api.php", query_string={"Command": command, "APIKey": user["APIKey"], **extra})
+    assert response.status_code == 400
+    listed = body(client.get("/api/v1/user.senderdomains", query_string={"APIKey": user["APIKey"]}))
+    assert listed == {"Success": True, "SenderDomains": []}
+
+
+def test_one_large_multipart_field_within_the_body_limit_is_read(client, accounts):
+    # Flask stops a multipart text field at 500 kB by default; the body's 1 MiB is the limit here.
+    user = accounts.user()
+    response = client.post("/api.php", content_type="multipart/form-data", data={
+        "Command": "user.senderdomain.list", "APIKey": user["APIKey"], "Padding": "x" * 600_000})
+    assert body(response) == {"Success": True, "SenderDomains": []}

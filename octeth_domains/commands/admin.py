@@ -32,7 +32,7 @@ MODERATION_ERRORS = {
     4: "DomainType must be EG or CA",
     5: "Status must be one of Enabled, Suspended, Blocked, Approval Pending",
     6: "Sender domain not found for this user",
-    7: "The domain's current status cannot be moderated (<status>)",
+    7: 'A domain in status "<status>" cannot be moderated; only Blocked, Enabled, Approval Pending, Suspended can',
 }
 QUEUE_STATUS_INVALID = (1, "Status must be one of: Approval Pending, Blocked")
 
@@ -91,10 +91,11 @@ _EXAMPLE_DOMAIN = {
     "Status": "Approval Pending", "LastVerifiedAt": None,
     "VerificationMeta": {"DNSRecords": {"sl.mail.example.com": ["CNAME", "mailer.delivery.example.", False]}},
     "PolicyMeta": [], "Options": {"LinkTracking": 1, "OpenTracking": 1, "UnsubscribeLink": 0}}
+_LISTED_DOMAIN = {**_EXAMPLE_DOMAIN, "Volume7d": 0, "VolumeDelta": None, "Reputation": None, "ReputationBucket": None,
+                  "DeliveryRate": None, "BounceRate": None, "Type": "CA"}  # as user.senderdomain.list has it
 catalog.EXAMPLES.setdefault("admin.user.senderdomains.get", {
     "Success": True, "ErrorCode": 0, "UserID": 42, "SenderDomainManagementEnabled": True, "EmailGatewayDomains": [],
-    "SenderDomains": [{**_EXAMPLE_DOMAIN, "Type": "CA"}], "Domains": [{**_EXAMPLE_DOMAIN, "Type": "CA"}],
-    "TotalDomains": 1})
+    "SenderDomains": [_LISTED_DOMAIN], "Domains": [_LISTED_DOMAIN], "TotalDomains": 1})
 catalog.EXAMPLES.setdefault("admin.senderdomain.status.update", {
     "Success": True, "ErrorCode": 0, "UserID": 42, "DomainID": 7, "DomainType": "CA", "Status": "Enabled",
     "Domain": {**{k: v for k, v in _EXAMPLE_DOMAIN.items() if k != "LastVerifiedAt"}, "Status": "Enabled", "Type": "CA"}})

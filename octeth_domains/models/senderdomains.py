@@ -221,7 +221,8 @@ def moderation_queue(db: Connection, statuses: tuple[str, ...], offset: int, lim
         " ORDER BY d.CreatedAt, d.DomainID LIMIT ? OFFSET ?",
         (*statuses, limit, offset),
     )
-    total = db.one(f"SELECT COUNT(*) AS n FROM {{p}}sender_domains WHERE Status IN ({marks})", statuses)
+    total = db.one(f"SELECT COUNT(*) AS n FROM {{p}}sender_domains d JOIN {{p}}users u ON u.UserID = d.RelUserID"
+                   f" WHERE d.Status IN ({marks})", statuses)
     return rows, int(total["n"]) if total else 0
 
 

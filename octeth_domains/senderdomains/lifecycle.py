@@ -209,6 +209,6 @@ def moderate(db: Connection, user_id: int, domain_id: int, status: str) -> dict[
             raise DomainError(6, "Sender domain not found for this user")
         if row["Status"] not in MODERATED:
             raise DomainError(7, f'A domain in status "{row["Status"]}" cannot be moderated; only Blocked, Enabled,'
-                                 " Approval Pending, Suspended can")
+                                 " Approval Pending, Suspended can")  # Octeth's words
         _save_operators_status(db, domain_id, status)
     return model.get_by_id(db, domain_id)
