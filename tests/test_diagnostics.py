@@ -506,3 +506,14 @@ def test_a_domain_with_dmarc_and_spf_is_checked_in_one_round_trip(world):
     # of a TXT beside a CNAME; the health reports no warnings, so those lookups are not made.
     assert {qtype for _, qtype in world.resolver.queries} == {"TXT"}
     assert elapsed < 0.4, elapsed
+
+
+def test_a_hint_names_the_host_as_the_records_spell_it():
+    # The page shows "_DMARC.sl.example.com" (the template's spelling); its hint must say the same.
+    from octeth_domains.senderdomains import hints
+
+    relative = hints.relative("_DMARC.sl.example.com.", "Example.COM")
+    assert relative == "_DMARC.sl"
+    assert hints.missing(relative, "_DMARC.sl.example.com", "CNAME", "_DMARC.Mailer.Example.") == (
+        "Add a CNAME record pointing to _dmarc.mailer.example at _DMARC.sl (_DMARC.sl.example.com).")
+    assert hints.relative("Example.com", "example.com") == "@"

@@ -11,14 +11,20 @@ def _strip(name: str) -> str:
     return name.rstrip(".").lower()
 
 
+def _host(name: str) -> str:
+    # A host as the records spell it ("_DMARC.sl.example.com"): DNS ignores the case, the user
+    # copies what the page shows.
+    return name.rstrip(".")
+
+
 def relative(host: str, zone: str | None) -> str:
     """``sl.newsletter`` for ``sl.newsletter.example.com`` in ``example.com``; ``@`` for the apex."""
-    host, zone = _strip(host), _strip(zone or "")
-    if zone and host == zone:
+    shown, zone = _host(host), _strip(zone or "")
+    if zone and shown.lower() == zone:
         return "@"
-    if zone and host.endswith("." + zone):
-        return host[: -len(zone) - 1]
-    return host
+    if zone and shown.lower().endswith("." + zone):
+        return shown[: -len(zone) - 1]
+    return shown
 
 
 def _what(rtype: str, value: str) -> str:
@@ -30,7 +36,7 @@ def _what(rtype: str, value: str) -> str:
 
 
 def missing(relative_host: str, host: str, rtype: str, value: str) -> str:
-    return f"Add {_what(rtype, value)} at {relative_host} ({_strip(host)})."
+    return f"Add {_what(rtype, value)} at {relative_host} ({_host(host)})."
 
 
 def wrong_value(relative_host: str, rtype: str, value: str, found: Sequence[str]) -> str:
@@ -41,7 +47,7 @@ def wrong_value(relative_host: str, rtype: str, value: str, found: Sequence[str]
 
 
 def zone_appended(relative_host: str, host: str) -> str:
-    return f"Remove the zone from the name: enter {relative_host}, not {_strip(host)}."
+    return f"Remove the zone from the name: enter {relative_host}, not {_host(host)}."
 
 
 def proxied(relative_host: str, value: str) -> str:
@@ -76,7 +82,7 @@ def transient(reason: str) -> str:
 
 
 def unpublishable(host: str) -> str:
-    return f"The name {_strip(host)} is too long for DNS; choose a shorter custom subdomain or prefix."
+    return f"The name {_host(host)} is too long for DNS; choose a shorter custom subdomain or prefix."
 
 
 # The reasons in plain words, for the page.
