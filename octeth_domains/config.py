@@ -199,6 +199,9 @@ def from_environment(instance_path: str, env: Mapping[str, str] | None = None,
         "OCTETH_SMTP_URL": _smtp_url(env),
         "OCTETH_SENDTEST_FROM_PREFIX": env.get("OCTETH_SENDTEST_FROM_PREFIX", "").strip() or "test",
         "OCTETH_DEMO_MODE": env.get("OCTETH_DEMO_MODE", "").strip().lower() in ("1", "true", "yes", "on"),
+        # Octeth v6.0.1's API_RESPONSEFORMAT_CASE_INSENSITIVE: "xml", "Xml" answer XML too.
+        "OCTETH_RESPONSEFORMAT_CASE_INSENSITIVE": env.get("OCTETH_RESPONSEFORMAT_CASE_INSENSITIVE", "").strip().lower()
+        in ("1", "true", "yes", "on"),
         # flask-limiter's own names: a `limits` storage URI (default: ours on OCTETH_REDIS_URL, else
         # memory) and its strategy (fixed-window, the one that costs a single round trip).
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or None,

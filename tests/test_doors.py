@@ -302,3 +302,17 @@ def test_one_large_multipart_field_within_the_body_limit_is_read(client, account
     response = client.post("/api.php", content_type="multipart/form-data", data={
         "Command": "user.senderdomain.list", "APIKey": user["APIKey"], "Padding": "x" * 600_000})
     assert body(response) == {"Success": True, "SenderDomains": []}
+
+
+@pytest.mark.parametrize("asked, on, off", [
+    ("XML", "text/xml", "text/xml"), ("xml", "text/xml", "application/json"), ("Xml", "text/xml", "application/json"),
+    ("xml ", "application/json", "application/json"), ("yaml", "application/json", "application/json"),
+])
+def test_response_format_case_is_the_operators_choice(make_app, asked, on, off):
+    # Octeth v6.0.1: exactly XML by default; API_RESPONSEFORMAT_CASE_INSENSITIVE opts into any spelling.
+    for setting, expected in (("1", on), ("", off)):
+        client = make_app(OCTETH_RESPONSEFORMAT_CASE_INSENSITIVE=setting).test_client()
+        for response in (client.get("/api.php", query_string={"Command": "nope", "ResponseFormat": asked}),
+                         client.post("/api/v1/user.nothing", data={"ResponseFormat": asked}),
+                         client.get("/api/v1/user.senderdomains", query_string={"ResponseFormat": asked})):
+            assert response.mimetype == expected, (setting, asked, response.get_data()[:80])

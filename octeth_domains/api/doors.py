@@ -64,8 +64,17 @@ def _caller(entry: Command, params: Params) -> Caller | None:
     return authenticate(request, params, get_db())
 
 
+def _format_asked_is_xml(asked: Any) -> bool:
+    # Exactly "XML", as Octeth reads it; any spelling of it where the operator opted in, as
+    # Octeth v6.0.1 does with API_RESPONSEFORMAT_CASE_INSENSITIVE ("xml ", with its space, never).
+    if asked == "XML":
+        return True
+    return (isinstance(asked, str) and asked.lower() == "xml"
+            and current_app.config["OCTETH_RESPONSEFORMAT_CASE_INSENSITIVE"])
+
+
 def _format_of(params: Params) -> str:
-    return "XML" if params.get("ResponseFormat") == "XML" else "JSON"
+    return "XML" if _format_asked_is_xml(params.get("ResponseFormat")) else "JSON"
 
 
 def _format_asked(rest: bool) -> str:
@@ -76,7 +85,7 @@ def _format_asked(rest: bool) -> str:
         return _format_of(collect(request, None, rest=rest))
     except (APIError, HTTPException):
         asked = [value for name, value in request.args.items(multi=True) if fold(name) == "responseformat"]
-        return "XML" if asked and asked[0] == "XML" else "JSON"
+        return "XML" if asked and _format_asked_is_xml(asked[0]) else "JSON"
 
 
 def call(command: str, **values: Any) -> dict[str, Any]:
