@@ -289,6 +289,22 @@ def test_server_errors_are_retried(case: Case) -> None:
     assert len(case.server.requests) >= 3
 
 
+def test_a_write_answered_500_after_it_was_done_is_not_sent_again(case: Case) -> None:
+    """The provider carried the first write out, then its answer failed. Sent again, a create
+    would publish the record twice; only an API whose writes are safe to repeat retries it."""
+    case.server.fail_after_acting(1, status=500)
+    try:
+        case.client().ensure_records(ZONE, OURS)
+    except ProviderError:
+        pass
+    zone = case.server.dump(ZONE)
+    assert len(zone) == len(set(zone)), zone  # no record twice
+    sent = case.server.writes()
+    first = sent[0]
+    if first.method in ("POST", "PATCH") and not registry.load()[case.name].client.repeatable_writes:
+        assert [(s.method, s.path) for s in sent].count((first.method, first.path)) == 1, writes(case.server)
+
+
 def test_retries_are_bounded_then_a_provider_error(case: Case) -> None:
     case.server.fail(100, status=503)
     with pytest.raises(ProviderError) as info:

@@ -274,6 +274,36 @@ def test_server_errors_are_retried(harness: Harness) -> None:
     assert norm([entry(r) for r in OURS])[0] in harness.dump()
 
 
+@pytest.mark.parametrize("status", [500, 502])
+def test_a_write_answered_5xx_after_it_was_done_is_not_sent_again(harness: Harness, status: int) -> None:
+    # The provider carried the write out, then its answer failed: sending it again could add the
+    # record twice. A whole-set write (Namecheap's setHosts) may be repeated; the others may not.
+    harness.server.fail_after_acting(1, status=status)
+    repeatable = registry.load()[harness.name].client.repeatable_writes
+    with harness.provider(retries=2) as provider:
+        if repeatable:
+            assert provider.ensure_records(ZONE, OURS) == OUR_HOSTS
+        else:
+            with pytest.raises(ProviderError):
+                provider.ensure_records(ZONE, OURS)
+    zone = harness.dump()
+    first = norm([entry(OURS[0])])[0]
+    assert zone.count(first) == 1, zone  # written once, whatever was answered
+    writes = len(harness.server.writes())
+    assert writes >= 2 if repeatable else writes == 1
+
+
+@pytest.mark.parametrize("status", [503, 429])
+def test_a_write_refused_as_not_taken_on_is_sent_again(harness: Harness, status: int) -> None:
+    # 503 and 429 say the server did not act on the request: a write is safe to send again.
+    harness.server.fail(1, status=status, writes_only=True)
+    with harness.provider(retries=2, backoff=0) as provider:
+        provider.max_retry_after = 0.1  # type: ignore[misc]
+        assert provider.ensure_records(ZONE, OURS) == OUR_HOSTS
+    assert norm([entry(r) for r in OURS])[0] in harness.dump()
+    assert len(harness.server.writes()) >= 2
+
+
 def test_retries_are_bounded(harness: Harness) -> None:
     harness.server.fail(100, status=503)
     with harness.provider(retries=2) as provider, pytest.raises(ProviderError) as info:

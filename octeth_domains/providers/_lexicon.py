@@ -55,19 +55,22 @@ from . import (
     AuthorizationFailed, Change, Credentials, Provider, ProviderError, Record, parse_txt, relative_name, written_hosts,
 )
 
+from .http import _WriteOnce
+
 logger = logging.getLogger("octeth_domains.providers")
 
 
-class _CappedRetry(Retry):
-    """urllib3's Retry, with a server's ``Retry-After`` cut to :attr:`cap` seconds: a provider
-    asking for an hour must not hold a request of ours for an hour."""
+class _CappedRetry(_WriteOnce, Retry):
+    """urllib3's Retry, with a server's ``Retry-After`` cut to :attr:`cap` seconds (a provider
+    asking for an hour must not hold a request of ours for an hour), and a write sent again only
+    when the answer says it was not acted on (:func:`~.http.write_may_repeat`)."""
 
     cap: float = 5.0
 
     def new(self, **kw: t.Any) -> _CappedRetry:
-        # urllib3 makes a new Retry after each attempt; the cap must travel with it.
+        # urllib3 makes a new Retry after each attempt; the cap and the client must travel with it.
         retry = super().new(**kw)
-        retry.cap = self.cap
+        retry.cap, retry.client = self.cap, self.client
         return retry
 
     def get_retry_after(self, response: t.Any) -> float | None:
@@ -181,6 +184,7 @@ class LexiconProvider(Provider):
         )
         # max_retry_after: the longest Retry-After honoured (a setting, or a test's shorter one).
         retry.cap = float(extra.get("max_retry_after") or self.max_retry_after)
+        retry.client = self
         self._policy = _Policy(float(timeout), retry)
 
     # -- building lexicon's provider ------------------------------------

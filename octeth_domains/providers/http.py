@@ -18,10 +18,38 @@ from .secrets import Credentials, scrub
 logger = logging.getLogger("octeth_domains.providers")
 
 
-class _Retry(Retry):
+#: The answers that say a request was not acted on, so that even a write may be sent again.
+NOT_ACTED_ON = frozenset({429, 503})
+_WRITES = frozenset({"POST", "PATCH"})  # PUT and DELETE say the whole outcome: repeating them is harmless
+
+
+def write_may_repeat(client: t.Any, method: str, status: int) -> bool:
+    """Whether a call answered ``status`` may be sent again. A POST or PATCH answered another 5xx
+    (a 500 after the commit, a proxy's 502 after the backend acted) may have been carried out, and
+    sending it again could publish a record twice; unless the client's API makes such a write
+    safe to repeat (:attr:`HttpClient.repeatable_writes`)."""
+    if client is None or getattr(client, "repeatable_writes", False) or method.upper() not in _WRITES:
+        return True
+    return status in NOT_ACTED_ON or status in getattr(client, "retry_statuses", ())
+
+
+class _WriteOnce:
+    """A urllib3 ``Retry`` that sends a write again only where :func:`write_may_repeat` says so;
+    ``client`` is the provider client the retries are for."""
+
+    client: t.Any = None
+
+    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        if not write_may_repeat(self.client, method, status_code):
+            return False
+        return super().is_retry(method, status_code, has_retry_after)  # type: ignore[misc]
+
+
+class _Retry(_WriteOnce, Retry):
     """urllib3's ``Retry`` with the client's own policy: ``backoff``, twice that, ... before the
-    retries (urllib3 would wait nothing before the first), and a ``Retry-After`` honoured up to
-    the client's ``max_retry_after`` (read at each wait, so a client may change it)."""
+    retries (urllib3 would wait nothing before the first), a ``Retry-After`` honoured up to
+    the client's ``max_retry_after`` (read at each wait, so a client may change it), and a write
+    sent again only when the answer says it was not acted on."""
 
     client: HttpClient | None = None
 
@@ -67,6 +95,10 @@ class HttpClient:
     max_retry_after: t.ClassVar[float] = 5.0
     #: Statuses retried besides every 5xx (a provider may add its own signal).
     retry_statuses: t.ClassVar[frozenset[int]] = frozenset({429})
+    #: Whether this API's POST and PATCH calls may be sent again after any 5xx: where its writes
+    #: replace a whole set (Namecheap's setHosts, PowerDNS's rrsets) and its reads are POSTs too.
+    #: Elsewhere a write answered a 5xx other than 503 is not repeated (:func:`write_may_repeat`).
+    repeatable_writes: t.ClassVar[bool] = False
 
     def __init__(
         self,
@@ -94,8 +126,8 @@ class HttpClient:
 
     def _retry_policy(self) -> Retry:
         """The bounded retries, by urllib3 under every call of the session: a failed connection
-        and a 5xx or ``retry_statuses`` answer, for every method (a 5xx or 429 means the
-        provider did not act, so a POST is safe to repeat); never a read that timed out or broke
+        and a 5xx or ``retry_statuses`` answer, for every method but a write the provider may
+        have carried out (:func:`write_may_repeat`); never a read that timed out or broke
         off (``read=False``: the provider may have acted on it, and an error now serves the
         caller better than several timeouts). When they run out the last answer is returned
         (``raise_on_status=False``) for the client to judge."""

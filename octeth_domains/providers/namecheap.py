@@ -69,6 +69,9 @@ class Namecheap(Provider):
     label = "Namecheap"
     #: Namecheap signals its rate limit with HTTP 405.
     retry_statuses = frozenset({405, 429})
+    # Every call is a POST, reads too, and setHosts replaces the whole host list: sending one
+    # again after a 5xx cannot add a record twice.
+    repeatable_writes = True
 
     def __init__(
         self, credentials: Credentials, *, client_ip: str | None = None, **kwargs: t.Any

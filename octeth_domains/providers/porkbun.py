@@ -27,6 +27,10 @@ from .registry import ProviderInfo, key, secret
 
 class Porkbun(LexiconProvider):
     name = "porkbun"
+    # Every call of Porkbun's API is a POST, reads included: a rule by method would never retry
+    # a read. Its creates are POSTs too, so one answered a 5xx after it was carried out could be
+    # sent again (a duplicate TXT at worst, which verify reports as split or conflicting).
+    repeatable_writes = True
     label = "Porkbun"
     lexicon_name = "porkbun"
     options = {"key": "auth_key", "secret": "auth_secret"}

@@ -34,6 +34,8 @@ class PowerDNS(Provider):
 
     name = "powerdns"
     label = "PowerDNS"
+    # Its one write, a PATCH of RRsets with changetype REPLACE, says the whole outcome.
+    repeatable_writes = True
 
     def _headers(self) -> dict[str, str]:
         return {"X-API-Key": self.credentials.key or "", "Accept": "application/json"}

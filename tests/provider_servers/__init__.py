@@ -110,7 +110,10 @@ class FakeServer:
         self._fail_left = 0
         self._fail_status = 500
         self._fail_retry_after: str | None = None
+        self._fail_writes_only = False
         self._hang_left = 0
+        self._acted_fail_left = 0
+        self._acted_fail_status = 500
         self._release = threading.Event()
         self._server: t.Any = None
         self._thread: threading.Thread | None = None
@@ -147,12 +150,21 @@ class FakeServer:
 
     # -- knobs ---------------------------------------------------------
 
-    def fail(self, n: int, status: int = 500, retry_after: str | None = None) -> None:
-        """Answer the next ``n`` requests with ``status`` instead of serving them."""
+    def fail(self, n: int, status: int = 500, retry_after: str | None = None, writes_only: bool = False) -> None:
+        """Answer the next ``n`` requests (only the writes, with ``writes_only``) with ``status``
+        instead of serving them."""
         with self.lock:
             self._fail_left = n
             self._fail_status = status
             self._fail_retry_after = retry_after
+            self._fail_writes_only = writes_only
+
+    def fail_after_acting(self, n: int, status: int = 500) -> None:
+        """Carry out the next ``n`` writes, then answer each with ``status``: a server whose
+        commit went through while its answer did not (a 500 after the commit, a proxy's 502)."""
+        with self.lock:
+            self._acted_fail_left = n
+            self._acted_fail_status = status
 
     def hang(self, n: int = 1) -> None:
         """Never answer the next ``n`` requests (they wait until ``stop()``)."""
@@ -216,7 +228,7 @@ class FakeServer:
             hang = self._hang_left > 0
             if hang:
                 self._hang_left -= 1
-            fail = not hang and self._fail_left > 0
+            fail = not hang and self._fail_left > 0 and (not self._fail_writes_only or self.is_write(seen))
             if fail:
                 self._fail_left -= 1
             status, retry_after = self._fail_status, self._fail_retry_after
@@ -230,6 +242,9 @@ class FakeServer:
         else:
             with self.lock:
                 response = self.handle(request)
+                if self._acted_fail_left > 0 and self.is_write(seen) and response.status_code < 400:
+                    self._acted_fail_left -= 1
+                    response = Response("{}", status=self._acted_fail_status, mimetype="application/json")
         return response(environ, start_response)
 
 
