@@ -673,9 +673,10 @@ def test_dnsimple_takes_the_account_holding_the_zone_not_one_holding_a_name_that
     domain containing "example.com" and then failed every write with a 404."""
     from provider_servers.dnsimple import FakeDNSimple
 
-    server = FakeDNSimple(tokens={DS_TOKEN: [3030, 1010, 2020]}).start()
+    server = FakeDNSimple(tokens={DS_TOKEN: [3030, 4040, 1010, 2020]}).start()
     try:
         server.unplanned.add(3030)
+        server.lapsed.add(4040)  # its listing answers 402: the search goes on to the next account
         server.add_zone(ZONE, [("ignored.example.com", "A", "192.0.2.9")], account=3030)  # no plan: no access
         server.add_zone("myexample.com", [("myexample.com", "A", "192.0.2.1")], account=1010)
         server.add_zone("example.com.au", [], account=1010)

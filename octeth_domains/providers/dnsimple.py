@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import typing as t
 
+import requests
 from lexicon.exceptions import AuthenticationError
 
 from . import Record
@@ -41,7 +42,15 @@ class DNSimple(LexiconProvider):
         for account in provider._get("/accounts") or ():
             if account.get("plan_identifier") is None:
                 continue  # an account without a plan has no API access to its domains
-            for found in self._pages(provider, f"/{account['id']}/domains", {"name_like": zone_name}):
+            try:
+                domains = self._pages(provider, f"/{account['id']}/domains", {"name_like": zone_name})
+            except requests.HTTPError as error:
+                # An account the token reaches but may not read (a lapsed subscription, 402, or a
+                # role without access, 403) holds nothing for us: the next one may hold the zone.
+                if error.response is not None and error.response.status_code in (402, 403):
+                    continue
+                raise
+            for found in domains:
                 if str(found.get("name", "")).rstrip(".").lower() == zone_name:
                     provider.account_id, provider.domain_id = account["id"], found["id"]
                     return

@@ -14,7 +14,8 @@ with a numeric ``id``, a relative ``name``, ``""`` for the apex, ``content``, ``
 
 Knobs besides the shared ones: ``tokens`` (token -> account id, or the ids of every account a
 user token reaches, listed by ``/accounts`` in that order); ``unplanned`` (accounts listed with
-``plan_identifier: null``).
+``plan_identifier: null``); ``lapsed`` (accounts whose subscription lapsed: everything under them
+answers HTTP 402, as DNSimple documents for an account "not subscribed or not in good standing").
 """
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ class FakeDNSimple(FakeServer):
         super().__init__()
         self.tokens: dict[str, int | t.Sequence[int]] = tokens if tokens is not None else {}
         self.unplanned: set[int] = set()
+        self.lapsed: set[int] = set()
         self.zones: dict[str, int] = {}  # zone name -> account id
         self.records: dict[int, dict[str, t.Any]] = {}
         self._ids = itertools.count(5001)
@@ -83,6 +85,8 @@ class FakeDNSimple(FakeServer):
         account = int(rest[0]) if rest and rest[0].isdigit() and int(rest[0]) in accounts else None
         if account is None:
             return json_response({"message": "Not found"}, 404)
+        if account in self.lapsed:
+            return json_response({"message": "Your account is not subscribed or not in good standing"}, 402)
         if len(rest) == 2 and rest[1] == "domains":
             like = request.args.get("name_like", "")
             domains = [{"id": i + 1, "account_id": account, "name": z, "state": "hosted"}
