@@ -32,7 +32,8 @@ Every command is reachable through two doors and one command-line twin:
 
 Parameter names and command names are case-insensitive. Authentication is an
 `Authorization: Bearer <API key>` header, a `SessionID` parameter, or an `APIKey` parameter, tried in
-that order. `ResponseFormat=XML` answers the legacy XML instead of JSON. Errors come in one envelope:
+that order; the `admin.*` commands take an administrator's `AdminAPIKey` instead. `ResponseFormat=XML`
+answers the legacy XML instead of JSON. Errors come in one envelope:
 
 ```json
 {"Success": false, "ErrorCode": [2], "ErrorText": ["Sender domain not found"], "Errors": [{"Code": 2, "Message": "Sender domain not found"}]}
@@ -42,7 +43,8 @@ Read the code from `Errors[0].Code`. Business errors answer HTTP 200 unless the 
 otherwise. Every answer carries flask-limiter's `X-RateLimit-Limit`, `X-RateLimit-Remaining` and
 `X-RateLimit-Reset` headers; a refused one answers 429 with `Retry-After`.
 
-Codes any request can meet before its command runs:
+Codes any request can meet before its command runs (hard failures: their `ErrorCode` and
+`ErrorText` are a number and a string, not arrays, as Octeth shows them):
 
 | code | HTTP | meaning |
 | --- | --- | --- |
