@@ -43,6 +43,8 @@ _REFUSED = [
 ]
 # A header the application tried to send is the application's fault: gunicorn's own 500.
 _NOT_THE_CLIENTS = _errors("InvalidResponseHeader", "InvalidResponseHeaderName")
+# The refusals that carry the request they were reading, for the access log.
+_CARRY_THE_REQUEST = _errors("InvalidHeader", "InvalidHeaderName")
 
 
 class ThreadWorker(_GunicornThreadWorker):
@@ -67,7 +69,7 @@ class ThreadWorker(_GunicornThreadWorker):
             util.write_nonblock(client, head.encode("latin-1") + data)
         except Exception:
             self.log.debug("Failed to send error message.")
-        if req is None and isinstance(exc, _errors("InvalidHeader", "InvalidHeaderName")):
+        if req is None and isinstance(exc, _CARRY_THE_REQUEST):
             req = getattr(exc, "req", None)  # as gunicorn's own handler finds it
         if req is not None:  # the access log line gunicorn's own answer would have written
             try:

@@ -17,7 +17,7 @@ from ..models import admins, users
 from ..models.admins import Admin
 from ..models.users import User
 from .envelope import APIError, authentication_failed
-from .params import Params
+from .params import Params, parse_id
 
 
 @dataclass(frozen=True)
@@ -122,10 +122,10 @@ def authenticate_admin(params: Params, db: Connection) -> Admin:
 
 def user_named_by_admin(raw: Any, db: Connection) -> User:
     """The user of the ``UserID`` an administrator sent (5001 without a usable id, 5002 none)."""
-    text = str(raw).strip() if isinstance(raw, (str, int)) and not isinstance(raw, bool) else ""
-    if not text.isascii() or not text.isdigit() or int(text) < 1 or len(text) > 10:
+    user_id = parse_id(raw)
+    if not user_id:
         raise APIError(*USER_ID_MISSING)
-    user = users.user_by_id(db, int(text))
+    user = users.user_by_id(db, user_id)
     if user is None:
         raise APIError(*USER_NOT_FOUND)
     return user

@@ -13,6 +13,7 @@ from ..db import DatabaseUnavailable, get_db
 from . import limits, openapi
 from .auth import Caller, authenticate, authenticate_admin, require_permission, user_named_by_admin, wants_admin_access
 from .envelope import (
+    BAD_REQUEST,
     APIError,
     authentication_failed,
     bad_request,
@@ -126,8 +127,8 @@ def dispatch(rest_path: str | None) -> Response:
         failure = from_http_exception(error)
         if error.code == 413 and (request.content_length or 0) <= (current_app.config["MAX_CONTENT_LENGTH"] or 0):
             # A body within the size limit refused as too large held more fields than a form may.
-            failure = bad_request(f"Request has too many form fields (at most {current_app.config['MAX_FORM_PARTS']})")
-            failure.status = 413
+            failure = APIError(BAD_REQUEST, f"Request has too many form fields (at most"
+                                            f" {current_app.config['MAX_FORM_PARTS']})", 413)
     except DatabaseUnavailable as error:
         log.warning("database unavailable: %s", error)
         failure = unavailable()

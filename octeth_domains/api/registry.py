@@ -42,18 +42,18 @@ class Command:
     # A limit of its own besides the service-wide one, in flask-limiter's notation
     # ("10 per 5 minutes"), counted per user by api/limits.py beside the service-wide one.
     limit: str | None = None
+    # Loaded once: a schema instance holds no per-request state.
+    _schema: Schema | None = field(default=None, compare=False, repr=False)
+    # The handler's own error codes (those its schema does not declare), as (code, message) or
+    # (code, message, HTTP status): for the generated reference and the OpenAPI document.
+    errors: tuple[tuple, ...] = ()
+
     @property
     def reads_only(self) -> bool:
         """Whether the command answers GET alone on the REST door, where a GET never writes
         (SPEC §1); the dns.* commands that also take a GET with a JSON body are not reads."""
         routes = [self.rest] if isinstance(self.rest, tuple) else self.rest or []
         return bool(routes) and all(method.upper() == "GET" for method, _ in routes)
-
-    # Loaded once: a schema instance holds no per-request state.
-    _schema: Schema | None = field(default=None, compare=False, repr=False)
-    # The handler's own error codes (those its schema does not declare), as (code, message) or
-    # (code, message, HTTP status): for the generated reference and the OpenAPI document.
-    errors: tuple[tuple, ...] = ()
 
     def load(self, params: Params) -> dict[str, Any]:
         """Validate ``params`` with the schema; the first failing field, in declaration order,

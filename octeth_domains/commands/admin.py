@@ -14,12 +14,13 @@ from marshmallow import Schema, fields
 from ..api import catalog, openapi
 from ..api.auth import USER_ID_MISSING, USER_NOT_FOUND, Caller, user_named_by_admin
 from ..api.envelope import APIError
+from ..api.params import parse_id
 from ..api.registry import command
 from ..db import get_db
 from ..models import senderdomains as model
 from ..models import stats
 from ..senderdomains import lifecycle
-from ..senderdomains.errors import DomainError
+from .senderdomains import answered
 
 DOMAIN_TYPES = ("EG", "CA")
 QUEUE_STATUSES = (model.APPROVAL_PENDING, model.BLOCKED)
@@ -105,14 +106,9 @@ catalog.EXAMPLES.setdefault("admin.senderdomains.pending.get", {
                  "EmailAddress": "owner@example.com", "RelUserGroupID": "3"}], "TotalDomains": 1})
 
 
-def _positive(raw: Any) -> int | None:
-    text = str(raw).strip() if isinstance(raw, (str, int)) and not isinstance(raw, bool) else ""
-    return int(text) if text.isascii() and text.isdigit() and 0 < len(text) <= 10 and int(text) > 0 else None
-
-
 def _count(raw: Any, default: int) -> int:
-    text = str(raw).strip() if isinstance(raw, (str, int)) and not isinstance(raw, bool) else ""
-    return int(text) if text.isascii() and text.isdigit() and len(text) <= 10 else default
+    value = parse_id(raw)  # a count is read as an id is: digits or a JSON integer, nothing coerced
+    return default if value is None else value
 
 
 def _choice(raw: Any, allowed: tuple[str, ...]) -> str | None:
@@ -150,8 +146,8 @@ def moderate_sender_domain(args: dict[str, Any], caller: Caller) -> dict[str, An
     unblock); a user's own Disabled and a Deleted domain are never moderated."""
     db = get_db()
     user = user_named_by_admin(args.get("UserID"), db)
-    domain_id = _positive(args["DomainID"])
-    if domain_id is None:
+    domain_id = parse_id(args["DomainID"])
+    if not domain_id:
         raise APIError(1, MODERATION_ERRORS[1])
     domain_type = _choice(args["DomainType"], DOMAIN_TYPES)
     if domain_type is None:
@@ -159,10 +155,8 @@ def moderate_sender_domain(args: dict[str, Any], caller: Caller) -> dict[str, An
     status = _choice(args["Status"], lifecycle.MODERATED)
     if status is None:
         raise APIError(5, MODERATION_ERRORS[5])
-    try:
+    with answered():
         row = lifecycle.moderate(db, user.user_id, domain_id, status)
-    except DomainError as error:
-        raise APIError(error.code, error.message) from None
     return {"Success": True, "ErrorCode": 0, "UserID": user.user_id, "DomainID": domain_id,
             "DomainType": domain_type, "Status": row["Status"], "Domain": _typed(row, domain_type)}
 

@@ -104,7 +104,7 @@ DELETE_STATUSES = {3: 422}
 
 
 @contextmanager
-def _answered(statuses: dict[int, int] | None = None) -> Iterator[None]:
+def answered(statuses: dict[int, int] | None = None) -> Iterator[None]:
     try:
         yield
     except DomainError as error:
@@ -168,7 +168,7 @@ def create_sender_domain(args: dict[str, Any], caller: Caller) -> dict[str, Any]
             options[name] = args[name]
     if "UseTrackingSubdomain" in args:
         options["TrackPrefixDisabled"] = not args["UseTrackingSubdomain"]
-    with _answered(CREATE_STATUSES):
+    with answered(CREATE_STATUSES):
         domain_id = lifecycle.create(get_db(), _settings(), caller.user, domain, model.ordered_options(options))
         missing = (8, "Sender domain could not be retrieved after creation")
         return {"Success": True, "DomainID": domain_id, **_domain_response(domain_id, missing)}
@@ -192,7 +192,7 @@ def update_sender_domain(args: dict[str, Any], caller: Caller) -> dict[str, Any]
         use_tracking_subdomain=args.get("UseTrackingSubdomain"),
         status=status,
     )
-    with _answered(UPDATE_STATUSES):
+    with answered(UPDATE_STATUSES):
         domain_id, regenerated = lifecycle.update(get_db(), _settings(), caller.user, args["DomainID"], change)
         missing = (7, "Sender domain could not be retrieved after update")
         return _domain_response(domain_id, missing, DnsRegenerated=regenerated)
@@ -201,7 +201,7 @@ def update_sender_domain(args: dict[str, Any], caller: Caller) -> dict[str, Any]
 @command("user.senderdomain.delete", rest=("DELETE", "user.senderdomain"), schema=DomainIdSchema,
          errors=[NOT_FOUND, (3, "The domain is Suspended or Blocked by an administrator and cannot be deleted", 422)])
 def delete_sender_domain(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
-    with _answered(DELETE_STATUSES):
+    with answered(DELETE_STATUSES):
         row = lifecycle.delete(get_db(), caller.user, args["DomainID"])
     hooks.send("Delete.SenderDomain", current_app._get_current_object(), DomainID=int(row["DomainID"]),
                UserID=int(row["RelUserID"]), SenderDomain=row["SenderDomain"])
@@ -215,7 +215,7 @@ def verify_sender_domain(args: dict[str, Any], caller: Caller) -> dict[str, Any]
         return {"Success": True, "VerifyAll": True, **verification.verify_pending(get_db(), _settings(), caller.user)}
     if "DomainID" not in args:
         raise APIError(*MISSING_ID["missing"])
-    with _answered():
+    with answered():
         return {"Success": True, **verification.verify_domain(get_db(), _settings(), caller.user, args["DomainID"])}
 
 

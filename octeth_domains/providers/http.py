@@ -185,7 +185,9 @@ class HttpClient:
         """Send one call, retrying what is safe to retry, and return the answer.
 
         Every attempt has ``self.timeout``. A 5xx or 429 answer and a failed
-        connection are retried up to ``self.retries`` times, waiting
+        connection are retried up to ``self.retries`` times (a write answered
+        a 5xx it may have been carried out under, only as
+        :func:`write_may_repeat` allows), waiting
         ``backoff * 2**n`` seconds, or the server's ``Retry-After`` (at most
         :attr:`max_retry_after`). When the retries run out the last 5xx/429
         answer is returned for the caller to judge; network failures and

@@ -316,7 +316,8 @@ def render(
 
         # The template's own letters keep their case (Octeth's "_DMARC.sl.example.com"); what is
         # filled in (the domain, the labels) is lower-case already.
-        host = spelt.setdefault(fill(pattern).lower(), fill(pattern))
+        filled = fill(pattern)
+        host = spelt.setdefault(filled.lower(), filled)
         record = [rtype, fill(value)]
 
         if out.setdefault(host, record) != record:
