@@ -117,8 +117,36 @@ def test_list_with_access_admin_is_what_the_users_own_key_receives(app, client, 
                           query_string={"AdminAPIKey": admin_key, "Access": "admin", "UserID": user["UserID"]})
     assert as_admin.get_data() == own
     legacy = client.post("/api.php", data={"Command": "user.senderdomain.list", "AdminAPIKey": admin_key,
-                                           "Access": "Admin", "UserID": str(user["UserID"])})
+                                           "Access": "admin", "UserID": str(user["UserID"])})
     assert legacy.get_data() == own
+    # Access=user (or an empty Access) is the user's own call, whatever else is sent beside it.
+    for access in ("user", ""):
+        assert client.get("/api/v1/user.senderdomains", query_string={
+            "APIKey": user["APIKey"], "AdminAPIKey": admin_key, "Access": access}).get_data() == own
+
+
+@pytest.mark.parametrize("access", ["Admin", "ADMIN", "admin ", " admin", "User", "USER", "user ", "admins", "root",
+                                    "1", "a\u00efdmin"])
+def test_access_is_compared_exactly(client, accounts, admin_key, access):
+    # Octeth's authorization page: "The value is compared exactly. Admin, USER or any other spelling
+    # makes authentication fail with 99998 even when the credential is valid."
+    user = accounts.user()
+    failed = {"Success": False, "ErrorCode": [99998], "ErrorText": ["Authentication failed"],
+              "Errors": [{"Code": 0, "Message": "Authentication failed"}]}
+    for credentials in ({"AdminAPIKey": admin_key, "UserID": str(user["UserID"])}, {"APIKey": user["APIKey"]}):
+        legacy = client.post("/api.php", data={"Command": "user.senderdomain.list", "Access": access, **credentials})
+        assert (legacy.status_code, body(legacy)) == (200, failed)
+        rest = client.post("/api/v1/user.senderdomain.list", json={"Access": access, **credentials})
+        assert body(rest) == failed
+
+
+def test_access_is_ignored_where_one_kind_of_credential_is_accepted(client, accounts, admin_key):
+    user = accounts.user()
+    got = body(client.get("/api/v1/user.senderdomain.dns", query_string={
+        "APIKey": user["APIKey"], "Access": "Admin", "DomainID": "999"}))
+    assert got["Errors"][0]["Code"] == 2
+    status, got = call(client, "admin.senderdomains.pending.get", AdminAPIKey=admin_key, Access="USER")
+    assert (status, got["Success"]) == (200, True)
 
 
 def test_list_with_access_admin_needs_an_admin_and_a_user(client, accounts, admin_key):

@@ -132,9 +132,16 @@ def user_named_by_admin(raw: Any, db: Connection) -> User:
 
 
 def wants_admin_access(params: Params) -> bool:
-    """Octeth's ``Access=admin``: a user command called by an administrator for a ``UserID``."""
-    access = params.get("Access")
-    return isinstance(access, str) and access.strip().lower() == "admin"
+    """Octeth's ``Access`` on a command open to both kinds of credential: ``admin`` runs it as an
+    administrator for the ``UserID`` named, ``user`` (or no ``Access``) as the user whose
+    credential it carries. Octeth compares the value exactly: any other spelling (``Admin``,
+    ``USER``, ``admin ``) fails authentication, however good the credential."""
+    access = _given(params, "Access")
+    if access is None or access == "user":
+        return False
+    if access == "admin":
+        return True
+    raise authentication_failed()
 
 
 def require_permission(user: User, permission: str | None) -> None:

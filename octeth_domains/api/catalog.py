@@ -73,7 +73,9 @@ DESCRIPTIONS = {
     "RecordType": "`campaign` (the sender domain's records) or `email-gateway`.",
     "Password": "The user's password.",
     "AdminAPIKey": "An administrator's key (`octeth-domains admin create`).",
-    "Access": "`admin` to call this user command as an administrator (`AdminAPIKey`) for the user `UserID` names.",
+    "Access": ("`admin` to call this user command as an administrator (`AdminAPIKey`) for the user `UserID` names;"
+               " `user` (the default) for the user's own call. Compared exactly, as Octeth does: any other"
+               " spelling (`Admin`, `USER`) fails authentication (99998)."),
     "UserID": "The user account an administrator acts on (with `Access=admin`).",
 }
 
