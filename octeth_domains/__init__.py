@@ -60,6 +60,11 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
         app.config, app.extensions["octeth_templates"], app.extensions["octeth_verify_cache"], verify.ZoneCache()
     )
 
+    from .senderdomains import reverify
+
+    app.extensions["octeth_reverify"] = reverify.RunSettings(
+        app.extensions["octeth_senderdomains"], claim_ttl=float(app.config["OCTETH_REVERIFY_CLAIM_TTL"]),
+        dns_timeout=float(app.config["OCTETH_REVERIFY_DNS_TIMEOUT"]))
     if app.config["OCTETH_LIST_CACHE_MB"] > 0:
         app.extensions["octeth_list_cache"] = listing.ListCache(int(app.config["OCTETH_LIST_CACHE_MB"] * 2**20))
 

@@ -5,6 +5,8 @@ read the result with ``tail -n1``.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import json
 import os
 import sys
@@ -167,13 +169,18 @@ def reverify(concurrency, interval, claim_ttl, timeout):
     """Re-probe the Enabled domains due; three definite failures in a row demote one.
 
     Safe to run on several machines at once: runners split the domains between them."""
+    settings = current_app.extensions["octeth_reverify"]
+    if claim_ttl is not None:
+        settings = dataclasses.replace(settings, claim_ttl=claim_ttl)
+    if timeout is not None:
+        settings = dataclasses.replace(settings, dns_timeout=timeout)
     with _Friendly(), _database().session() as db:
         if sys.stderr.isatty():
             total = background.due_count(db, interval)
             with click.progressbar(length=total, label="reverify", file=sys.stderr) as bar:
-                summary = background.run(db, concurrency, interval, claim_ttl, bar.update, timeout=timeout)
+                summary = background.run(db, settings, concurrency, interval, bar.update)
         else:
-            summary = background.run(db, concurrency, interval, claim_ttl, timeout=timeout)
+            summary = background.run(db, settings, concurrency, interval)
     click.echo(summary.line())
 
 

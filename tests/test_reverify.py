@@ -203,7 +203,7 @@ def test_interval_skips_domains_probed_recently(domain_app, dns, cli_env):
     assert summary(start(env, "--interval", "3600"))["claimed"] == 0
     assert dns.queries == []
     with domain_app.app_context(), domain_app.extensions["octeth_db"].session() as db:
-        assert background.run(db, interval=0).claimed == 5
+        assert background.run(db, domain_app.extensions["octeth_reverify"], interval=0).claimed == 5
     records = stored_records(domain_app)
     assert len([query for query in dns.queries if query in records]) == 10 and len(rows(domain_app, ids)) == 5
 

@@ -199,7 +199,7 @@ def test_verify_all_stops_at_25(api, dns, domain_app):
 
 def reverify(app, dns):
     with app.app_context(), app.extensions["octeth_db"].session() as db:
-        return background.run(db)
+        return background.run(db, app.extensions["octeth_reverify"])
 
 
 def test_reverify_demotes_after_three_definite_failures_in_a_row(api, dns, domain_app):

@@ -126,7 +126,8 @@ def _domain_response(domain_id: int, missing: tuple[int, str, int], **extra: Any
 @command("user.senderdomain.list", rest=("GET", "user.senderdomains"), admin_access=True,
          errors=[USER_ID_MISSING, USER_NOT_FOUND])
 def list_sender_domains(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
-    return {"Success": True, "SenderDomains": listing.sender_domains(get_db(), caller.user.user_id)}
+    return {"Success": True, "SenderDomains": listing.sender_domains(
+        get_db(), caller.user.user_id, current_app.extensions.get("octeth_list_cache"))}
 
 
 @command("user.senderdomain.get", rest=("GET", "user.senderdomain"), schema=GetSchema,

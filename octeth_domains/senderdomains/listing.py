@@ -18,9 +18,7 @@ import threading
 import time
 from collections import OrderedDict
 
-from flask import current_app
-
-from ..api.envelope import JSONText, dumps
+from ..jsontext import JSONText, dumps
 from ..db import Connection
 from ..models import senderdomains as model
 from ..models import stats
@@ -67,9 +65,9 @@ class ListCache:
             self._bytes -= len(entry[1])
 
 
-def sender_domains(db: Connection, user_id: int) -> JSONText:
-    """The user's domains that are not deleted, oldest first, as the seed's JSON array."""
-    cache: ListCache | None = current_app.extensions.get("octeth_list_cache")
+def sender_domains(db: Connection, user_id: int, cache: ListCache | None) -> JSONText:
+    """The user's domains that are not deleted, oldest first, as the seed's JSON array; kept in
+    ``cache`` (the process's, made by ``create_app``) unless it is None."""
     day = stats.today()
     kept = cache.get(user_id) if cache is not None else None
     if kept is not None and (*model.list_version(db, user_id), day.toordinal()) == kept[0]:

@@ -31,11 +31,11 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from flask import Flask, current_app
-
+from ..config import REVERIFY_DNS_TIMEOUT
 from ..db import Connection, DatabaseError, DatabaseUnavailable
 from ..models import claims
 from . import verification
+from .settings import DomainSettings
 
 log = logging.getLogger(__name__)
 
@@ -118,29 +118,35 @@ def due_count(db: Connection, interval: float = 0) -> int:
     return claims.count_due(db, started - int(interval * 1000))
 
 
-def run(db: Connection, concurrency: int = 32, interval: float = 0, claim_ttl: float | None = None,
-        advance: Callable[[int], Any] = lambda done: None, app: Flask | None = None,
-        timeout: float | None = None) -> Summary:
+@dataclass(frozen=True)
+class RunSettings:
+    """What a run reads from the configuration, built by ``create_app``; the command line's
+    ``--claim-ttl`` and ``--timeout`` replace their fields."""
+
+    domains: DomainSettings
+    claim_ttl: float = 300.0  # seconds (OCTETH_REVERIFY_CLAIM_TTL)
+    # Shorter than a user's verify by default: a background probe that times out changes nothing
+    # (inconclusive, probed again next run), while every second a silent domain waits holds one of
+    # the run's --concurrency slots. The user's verify keeps OCTETH_DNS_TIMEOUT.
+    dns_timeout: float = REVERIFY_DNS_TIMEOUT  # seconds a domain's lookups may take (OCTETH_REVERIFY_DNS_TIMEOUT)
+
+
+def run(db: Connection, settings: RunSettings, concurrency: int = 32, interval: float = 0,
+        advance: Callable[[int], Any] = lambda done: None) -> Summary:
     """Take part in a re-verification run until no due domain is left unprobed; return this
-    runner's counts. ``advance`` is told how many domains each recording step finished.
-    ``timeout`` bounds each domain's lookups (default ``OCTETH_REVERIFY_DNS_TIMEOUT``)."""
-    app = app or current_app._get_current_object()
+    runner's counts. ``advance`` is told how many domains each recording step finished."""
     concurrency = max(1, min(int(concurrency), MAX_CONCURRENCY))
-    ttl_ms = int(1000 * (claim_ttl if claim_ttl is not None else app.config["OCTETH_REVERIFY_CLAIM_TTL"]))
+    ttl_ms = int(1000 * settings.claim_ttl)
     clock = _Clock(db)
     now = clock.now()
     run_started = min(now, claims.live_run_start(db, now) or now)
     cutoff = run_started - int(interval * 1000)
     batch = min(CLAIM_BATCH, concurrency)
     poll = min(POLL_SECONDS, ttl_ms / 4000)
-    # Shorter than a user's verify by default: a background probe that times out changes nothing
-    # (inconclusive, probed again next run), while every second a silent domain waits holds one of
-    # the run's --concurrency slots. The user's verify keeps OCTETH_DNS_TIMEOUT.
-    settings = dataclasses.replace(app.extensions["octeth_senderdomains"], dns_timeout=float(
-        timeout if timeout is not None else app.config["OCTETH_REVERIFY_DNS_TIMEOUT"]))
+    domains = dataclasses.replace(settings.domains, dns_timeout=float(settings.dns_timeout))
     with _EventLoop() as loop:
         return _stream(db, clock, concurrency, batch, poll, ttl_ms, cutoff, run_started,
-                       lambda row: loop.submit(_probe(settings, row)), advance)
+                       lambda row: loop.submit(_probe(domains, row)), advance)
 
 
 class _EventLoop:
