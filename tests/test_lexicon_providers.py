@@ -20,6 +20,7 @@ import pytest
 
 from octeth_domains.providers import AuthorizationFailed, Credentials, ProviderError, Record, registry
 from octeth_domains.providers.registry import ExtraMissing
+from octeth_domains.providers.http import write_may_repeat
 import provider_servers
 from provider_servers import OURS, SPF, UNRELATED, FakeServer, LexiconCase
 
@@ -301,8 +302,36 @@ def test_a_write_answered_500_after_it_was_done_is_not_sent_again(case: Case) ->
     assert len(zone) == len(set(zone)), zone  # no record twice
     sent = case.server.writes()
     first = sent[0]
-    if first.method in ("POST", "PATCH") and not registry.load()[case.name].client.repeatable_writes:
+    if not write_may_repeat(registry.load()[case.name].client, first.method, 500, first.path):
         assert [(s.method, s.path) for s in sent].count((first.method, first.path)) == 1, writes(case.server)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_create_answered_500_after_it_was_done_is_not_sent_again(name: str) -> None:
+    """As above, with a create first: the zone has none of the records (every API creates with a
+    POST but for PowerDNS's PATCH of whole rrsets, which is safe to repeat)."""
+    for case in _started(name):
+        case.server.fail_after_acting(1, status=500)
+        try:
+            case.client().ensure_records(ZONE, OURS[1:])
+        except ProviderError:
+            pass
+        zone = case.server.dump(ZONE)
+        assert len(zone) == len(set(zone)), zone
+        first = case.server.writes()[0]
+        assert first.method in ("POST", "PATCH", "PUT"), writes(case.server)
+        if first.method in ("POST", "PATCH") and not write_may_repeat(registry.load()[name].client, first.method, 500,
+                                                                       first.path):
+            assert [(s.method, s.path) for s in case.server.writes()].count((first.method, first.path)) == 1
+
+
+def test_porkbun_repeats_an_edit_answered_500_but_never_a_create() -> None:
+    client = registry.load()["porkbun"].client
+    assert write_may_repeat(client, "POST", 500, "/api/json/v3/dns/edit/example.com/7")
+    assert write_may_repeat(client, "POST", 500, "/api/json/v3/dns/retrieve/example.com")
+    assert write_may_repeat(client, "POST", 503, "/api/json/v3/dns/create/example.com")
+    assert not write_may_repeat(client, "POST", 500, "/api/json/v3/dns/create/example.com")
+    assert not write_may_repeat(client, "POST", 502, "/api/json/v3/dns/create/example.com")
 
 
 def test_retries_are_bounded_then_a_provider_error(case: Case) -> None:

@@ -10,6 +10,7 @@ import urllib.parse
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import MaxRetryError, ResponseError
 from urllib3.util.retry import Retry
 
 from .errors import ProviderError
@@ -23,14 +24,19 @@ NOT_ACTED_ON = frozenset({429, 503})
 _WRITES = frozenset({"POST", "PATCH"})  # PUT and DELETE say the whole outcome: repeating them is harmless
 
 
-def write_may_repeat(client: t.Any, method: str, status: int) -> bool:
+def write_may_repeat(client: t.Any, method: str, status: int, path: str | None = None) -> bool:
     """Whether a call answered ``status`` may be sent again. A POST or PATCH answered another 5xx
     (a 500 after the commit, a proxy's 502 after the backend acted) may have been carried out, and
     sending it again could publish a record twice; unless the client's API makes such a write
-    safe to repeat (:attr:`HttpClient.repeatable_writes`)."""
-    if client is None or getattr(client, "repeatable_writes", False) or method.upper() not in _WRITES:
+    safe to repeat (:attr:`HttpClient.repeatable_writes`), at that ``path`` (none of
+    :attr:`HttpClient.unrepeatable_paths`; ``None``: not known yet)."""
+    if client is None or method.upper() not in _WRITES:
         return True
-    return status in NOT_ACTED_ON or status in getattr(client, "retry_statuses", ())
+    if status in NOT_ACTED_ON or status in getattr(client, "retry_statuses", ()):
+        return True
+    if not getattr(client, "repeatable_writes", False):
+        return False
+    return path is None or not any(part in path for part in getattr(client, "unrepeatable_paths", ()))
 
 
 class _WriteOnce:
@@ -43,6 +49,16 @@ class _WriteOnce:
         if not write_may_repeat(self.client, method, status_code):
             return False
         return super().is_retry(method, status_code, has_retry_after)  # type: ignore[misc]
+
+    def increment(self, method: str | None = None, url: str | None = None, response: t.Any = None,
+                  *args: t.Any, **kwargs: t.Any) -> t.Any:
+        # urllib3 asks is_retry without the URL; the path is known only here, before the repeat.
+        # MaxRetryError ends the retries, and with raise_on_status=False the answer is returned.
+        if (response is not None and method and url
+                and not write_may_repeat(self.client, method, response.status, urllib.parse.urlsplit(url).path)):
+            raise MaxRetryError(kwargs.get("_pool"), url, ResponseError(f"{method} answered {response.status}:"
+                                                                        " not sent again"))
+        return super().increment(method, url, response, *args, **kwargs)  # type: ignore[misc]
 
 
 class _Retry(_WriteOnce, Retry):
@@ -99,6 +115,9 @@ class HttpClient:
     #: replace a whole set (Namecheap's setHosts, PowerDNS's rrsets) and its reads are POSTs too.
     #: Elsewhere a write answered a 5xx other than 503 is not repeated (:func:`write_may_repeat`).
     repeatable_writes: t.ClassVar[bool] = False
+    #: Parts of the paths whose writes are never sent again after such a 5xx, even where
+    #: ``repeatable_writes`` (an API whose reads are POSTs too, but whose creates add a record).
+    unrepeatable_paths: t.ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,

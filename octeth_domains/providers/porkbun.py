@@ -28,9 +28,11 @@ from .registry import ProviderInfo, key, secret
 class Porkbun(LexiconProvider):
     name = "porkbun"
     # Every call of Porkbun's API is a POST, reads included: a rule by method would never retry
-    # a read. Its creates are POSTs too, so one answered a 5xx after it was carried out could be
-    # sent again (a duplicate TXT at worst, which verify reports as split or conflicting).
+    # a read. Its edits and deletes name their record and say the whole outcome, so they may be
+    # repeated too; a create answered a 5xx may have added its record, and sent again would add
+    # it twice, so it is not repeated.
     repeatable_writes = True
+    unrepeatable_paths = ("/dns/create/",)
     label = "Porkbun"
     lexicon_name = "porkbun"
     options = {"key": "auth_key", "secret": "auth_secret"}
