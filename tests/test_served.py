@@ -179,3 +179,43 @@ def test_what_gunicorn_refuses_is_answered_in_the_envelope(served, request_bytes
     assert json.loads(content) == {"Success": False, "ErrorCode": 100001, "ErrorText": message,
                                    "Errors": [{"Code": 100001, "Message": message}]}
     assert requests.get(server.url + "/api.php", timeout=5).status_code == 400  # the worker serves on
+
+
+BROKEN_CHUNKS = {
+    "a size that is not hexadecimal": b"zz\r\nabc\r\n0\r\n\r\n",
+    "a chunk without its CRLF": b"3\r\nabcXX0\r\n\r\n",
+    "a body cut short": b"10\r\nabc",
+}
+
+
+def _raw_post(port: int, path: str, content_type: str, chunks: bytes) -> bytes:
+    head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\n"
+            "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n").encode()
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(head + chunks)
+        sock.shutdown(socket.SHUT_WR)  # the client sends nothing more
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return answer
+
+
+@pytest.mark.parametrize("backend", ["embedded"], indirect=True)
+@pytest.mark.parametrize("broken", BROKEN_CHUNKS, ids=list(BROKEN_CHUNKS))
+def test_a_malformed_chunked_body_is_400_in_the_envelope_never_a_500(served, broken):
+    server, _ = served
+    for path, content_type in (("/api.php", "application/x-www-form-urlencoded"),
+                               ("/api/v1/user.senderdomain.list", "application/json"),
+                               ("/health", "application/json"),
+                               ("/app/user/senderdomains/login", "application/x-www-form-urlencoded")):
+        answer = _raw_post(server.port, path, content_type, BROKEN_CHUNKS[broken])
+        status_line, _, rest = answer.partition(b"\r\n")
+        assert status_line.split()[1] == b"400", (path, answer[:300])
+        headers, _, content = rest.partition(b"\r\n\r\n")
+        if path.startswith("/app/"):  # the pages answer with a page of their own
+            assert b"Content-Type: text/html" in headers and b"Malformed chunked request body" in content, answer[:2000]
+            continue
+        data = json.loads(content)
+        assert data["ErrorCode"] == 100001 and data["ErrorText"] == "Malformed HTTP request", (path, data)
+    server._log.flush()
+    assert "Traceback" not in server.log_path.read_text()

@@ -98,6 +98,8 @@ def from_http_exception(error: Any, api_path: bool = True, name: str = "") -> AP
         return APIError(UNKNOWN_COMMAND, unknown_command(name).message, 400 if api_path else 404)
     if error.code == 405:
         return APIError(BAD_REQUEST, "Method not supported for this path", 400)
+    if error.code == 400:  # the framing of the request (a broken chunked body), as the worker says it
+        return APIError(BAD_REQUEST, "Malformed HTTP request", 400)
     return APIError(BAD_REQUEST, error.name, error.code or 400)
 
 

@@ -14,7 +14,7 @@ import re
 from typing import Any, Iterable, Iterator, Mapping
 
 from flask import Request
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 from marshmallow import ValidationError, fields
 
 from .envelope import invalid_json
@@ -92,7 +92,14 @@ def read_streamed_body(request: Request, max_bytes: int) -> None:
         return  # a length, or a server that does not end the stream (Werkzeug reads nothing)
     stream, parts, size = environ["wsgi.input"], [], 0
     while size <= max_bytes:
-        part = stream.read(min(65536, max_bytes + 1 - size))
+        try:
+            part = stream.read(min(65536, max_bytes + 1 - size))
+        except HTTPException:
+            raise
+        except Exception:
+            # The server's decoder gave up on the chunked framing (gunicorn's InvalidChunkSize,
+            # ChunkMissingTerminator, NoMoreData for a body cut short): the client's fault, a 400.
+            raise BadRequest("Malformed chunked request body") from None
         if not part:
             break
         parts.append(part)
