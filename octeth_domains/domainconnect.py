@@ -367,8 +367,10 @@ def _get(session: requests.Session, url: str, timeout: float, what: str,
         raise Unreachable(f"{what} did not present a valid HTTPS certificate") from None
     except requests.Timeout:
         raise Unreachable(f"{what} did not answer within {timeout:g} seconds") from None
-    except requests.RequestException as error:
-        raise Unreachable(f"{what} could not be reached ({error.__class__.__name__})") from None
+    except requests.ConnectionError:
+        raise Unreachable(f"{what} could not be reached (no connection to it)") from None
+    except requests.RequestException:
+        raise Unreachable(f"{what} could not be reached (its answer could not be read)") from None
 
 
 def discover(zone: str, servers: Sequence[tuple[str, int]] | None, dns_timeout: float,
@@ -381,8 +383,9 @@ def discover(zone: str, servers: Sequence[tuple[str, int]] | None, dns_timeout: 
         raise NotSupported(f"the DNS provider of {zone} does not support Domain Connect "
                            f"(no _domainconnect record in the zone)") from None
     except dns.exception.DNSException as error:
-        raise Unreachable(f"the _domainconnect record of {zone} could not be looked up "
-                          f"({error.__class__.__name__})") from None
+        reason = "no DNS server answered in time" if isinstance(error, dns.exception.Timeout) else (
+            "the DNS servers answered with an error")
+        raise Unreachable(f"the _domainconnect record of {zone} could not be looked up ({reason})") from None
     text = b"".join(next(iter(answer)).strings).decode("ascii", "replace").strip().lower().rstrip(".")
     match = _HOST_PORT.fullmatch(text)
     if match is None or len(match.group(1)) > 253 or (match.group(2) and not 0 < int(match.group(2)) < 65536):

@@ -44,6 +44,17 @@ def relay():
     controller.stop()
 
 
+@pytest.fixture
+def ascii_relay():
+    """A relay that does not offer SMTPUTF8 (aiosmtpd's Controller offers it unless told not to)."""
+    handler = Relay()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port(), enable_SMTPUTF8=False)
+    controller.start()
+    handler.url = f"smtp://127.0.0.1:{controller.port}"
+    yield handler
+    controller.stop()
+
+
 def _send(app, user, **params):
     response = app.test_client().post("/api/v1/user.senderdomain.sendtest", json={"APIKey": user["APIKey"], **params})
     return response.status_code, response.get_json()
@@ -171,3 +182,58 @@ def test_a_relay_url_that_cannot_work_is_refused_at_start(make_env):
 
     with pytest.raises(ConfigError, match="OCTETH_SMTP_URL"):
         create_app(make_env(OCTETH_SMTP_URL="http://relay.example"))
+
+
+@pytest.mark.parametrize("to", ["ops@b\u00fccher.example", "ops@xn--bcher-kva.example", "OPS@B\u00dcCHER.example"])
+def test_an_internationalised_domain_is_sent_in_punycode_to_a_relay_without_smtputf8(make_app, ascii_relay, to):
+    relay = ascii_relay
+    app = make_app(OCTETH_SMTP_URL=relay.url)
+    user = Accounts(app).user()
+    domain_id = insert_domain(app, user["UserID"], "example.com")
+    status, body = _send(app, user, DomainID=domain_id, to=to)
+    assert status == 200, body
+    assert body["To"].lower() == "ops@b\u00fccher.example"  # shown as a person writes it
+    [(_, rcpt, message)] = relay.received
+    assert [address.lower() for address in rcpt] == ["ops@xn--bcher-kva.example"]
+    assert message["To"].lower() == "ops@xn--bcher-kva.example"
+
+
+def test_a_local_part_outside_ascii_needs_smtputf8_and_says_so_in_words(make_app, relay, ascii_relay):
+    app = make_app(OCTETH_SMTP_URL=ascii_relay.url)
+    user = Accounts(app).user()
+    domain_id = insert_domain(app, user["UserID"], "example.com")
+    status, body = _send(app, user, DomainID=domain_id, to="\u00e9l\u00e8ve@b\u00fccher.example")
+    assert (status, _code(body)) == (502, 11), body
+    message = body["Errors"][0]["Message"]
+    assert "SMTPUTF8" in message and not re.search(r"[A-Z][a-z]+(Error|Exception)\b", message), message
+    app = make_app(OCTETH_SMTP_URL=relay.url)  # one that offers SMTPUTF8
+    user = Accounts(app).user()
+    domain_id = insert_domain(app, user["UserID"], "example.com")
+    status, body = _send(app, user, DomainID=domain_id, to="\u00e9l\u00e8ve@b\u00fccher.example")
+    assert status == 200, body
+    [(_, rcpt, _)] = relay.received
+    assert rcpt == ["\u00e9l\u00e8ve@b\u00fccher.example"]
+
+
+def test_a_relay_that_hangs_up_is_said_in_words(make_app):
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+
+    def hang_up():
+        connection, _ = listener.accept()
+        connection.sendall(b"220 relay.example ESMTP\r\n")
+        connection.recv(1024)
+        connection.close()  # gone after the EHLO
+
+    threading.Thread(target=hang_up, daemon=True).start()
+    app = make_app(OCTETH_SMTP_URL=f"smtp://127.0.0.1:{listener.getsockname()[1]}")
+    user = Accounts(app).user()
+    domain_id = insert_domain(app, user["UserID"], "example.com")
+    status, body = _send(app, user, DomainID=domain_id, to="a@inbox.example")
+    listener.close()
+    message = body["Errors"][0]["Message"]
+    assert (status, _code(body)) == (502, 11) and "closed the connection" in message, body
+    assert not re.search(r"[A-Z][a-z]+(Error|Exception|Disconnected)\b", message), message

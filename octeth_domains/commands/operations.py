@@ -69,9 +69,12 @@ def sender_domain_send_test(args: dict[str, Any], caller: Caller) -> dict[str, A
     if row is None:
         raise APIError(*not_found().args)
     try:
-        to = validate_email(args["to"].strip(), check_deliverability=False).normalized
+        address = validate_email(args["to"].strip(), check_deliverability=False)
     except EmailNotValidError:
         raise APIError(*INVALID_TO) from None
+    # Shown as a person writes it; sent in ASCII (the domain in punycode) wherever the address
+    # has one, so that a relay without SMTPUTF8 takes it. Only a local part outside ASCII needs it.
+    to, to_on_the_wire = address.normalized, address.ascii_email or address.normalized
     domain = row["SenderDomain"]
     options = model.decode(row["Options"])
     hosts = sendtest.hosts_of(domain, options if isinstance(options, dict) else {},
@@ -84,8 +87,8 @@ def sender_domain_send_test(args: dict[str, Any], caller: Caller) -> dict[str, A
     mid = sendtest.message_id()
     mail_from = f"{config['OCTETH_SENDTEST_FROM_PREFIX']}@{hosts.return_path}"
     try:
-        sendtest.send(config["OCTETH_SMTP_URL"], sendtest.build(domain, hosts, to, subject, mid, mail_from),
-                      mail_from, to)
+        sendtest.send(config["OCTETH_SMTP_URL"], sendtest.build(domain, hosts, to_on_the_wire, subject, mid, mail_from),
+                      mail_from, to_on_the_wire)
     except sendtest.SendFailed as error:
         code, message, status = DELIVERY_FAILED
         raise APIError(code, f"{message}: {error}", status) from None

@@ -121,13 +121,26 @@ def send(relay_url: str | None, message: EmailMessage, mail_from: str, to: str) 
     except smtplib.SMTPResponseException as error:
         raise SendFailed(f"the relay {where} refused the message: {error.smtp_code} {_text(error.smtp_error)}") from None
     except smtplib.SMTPException as error:
-        raise SendFailed(f"the relay {where} failed: {error.__class__.__name__}") from None
+        raise SendFailed(f"the relay {where} failed: {_smtp_failure(error)}") from None
     except ssl.SSLError as error:
-        raise SendFailed(f"TLS with the relay {where} failed: {error.reason or error.__class__.__name__}") from None
+        said = getattr(error, "verify_message", None) or error.reason
+        raise SendFailed(f"TLS with the relay {where} failed: {said or 'the handshake did not complete'}") from None
     except (OSError, TimeoutError) as error:
         reason = "connection refused" if isinstance(error, ConnectionRefusedError) else (
-            "timed out" if isinstance(error, TimeoutError) else error.__class__.__name__)
+            "timed out" if isinstance(error, TimeoutError) else (error.strerror or "a network error").lower())
         raise SendFailed(f"the relay {where} could not be reached: {reason}") from None
+
+
+def _smtp_failure(error: smtplib.SMTPException) -> str:
+    """What went wrong, in words: never the exception's class name (SPEC: no library names)."""
+    if isinstance(error, smtplib.SMTPServerDisconnected):
+        return "it closed the connection"
+    if isinstance(error, smtplib.SMTPNotSupportedError):
+        return ("it does not offer an extension this message needs (SMTPUTF8 for an address with"
+                " characters outside ASCII, STARTTLS, or AUTH)")
+    if isinstance(error, smtplib.SMTPSenderRefused):
+        return "it refused the sender"
+    return "it answered in a way this service could not use"
 
 
 def _text(value: bytes | str) -> str:
