@@ -239,6 +239,20 @@ def test_set_publishes_ours_and_keeps_everything_else(setup, provider):
     assert [seen for seen in provider.server.requests if seen.method == "DELETE"] == []  # never asked to delete
 
 
+def test_a_head_of_dns_set_publishes_nothing(setup, provider):
+    # A link checker or a prefetcher sends HEAD; dns.set takes GET on the REST door (with a JSON
+    # body, or the query string), and HEAD must not be its way in.
+    app, user, _ = setup
+    before = provider.zone()
+    params = {"APIKey": user["APIKey"], "Provider": provider.name, "Domain": "example.com",
+              "Record_type": "campaign", **provider.good}
+    for response in (app.test_client().head("/api/v1/dns.set", query_string=params),
+                     app.test_client().open("/api/v1/dns.set", method="HEAD", json=params),
+                     app.test_client().head("/api.php", query_string={"Command": "dns.set", **params})):
+        assert response.status_code == 400
+    assert provider.server.writes() == [] and provider.zone() == before
+
+
 def test_a_second_set_changes_nothing(setup, provider):
     app, user, _ = setup
     set_records(app, user, provider)

@@ -292,6 +292,8 @@ def test_head_never_runs_a_command_that_is_not_a_read(client, accounts, command,
     user = accounts.user()
     response = client.head("/api.php", query_string={"Command": command, "APIKey": user["APIKey"], **extra})
     assert response.status_code == 400
+    response = client.head(f"/api/v1/{command}", query_string={"APIKey": user["APIKey"], **extra})  # REST alike
+    assert response.status_code == 400 and response.get_data() == b""
     listed = body(client.get("/api/v1/user.senderdomains", query_string={"APIKey": user["APIKey"]}))
     assert listed == {"Success": True, "SenderDomains": []}
 
