@@ -338,6 +338,28 @@ def test_dmarc_p_none_is_ok(api_, world):
         "ok", "none", "v=DMARC1; p=none")
 
 
+@pytest.mark.parametrize("record, after, character", [
+    ("v=DMARC1; p=none; rua mailto:a@b.example", "v=DMARC1; p=none;", 19),  # the "=" forgotten
+    ("v=DMARC1; p=\x00reject; rua=mailto:a@b.example", "v=DMARC1;", 11),  # a control character
+])
+def test_a_dmarc_record_that_cannot_be_read_is_said_in_words(api_, world, record, after, character):
+    domain_id, _ = published_domain(api_, world)
+    world.resolver.set_record(f"_dmarc.{DOMAIN}", "TXT", record)
+    found = health(api_, domain_id)["DMARC"]
+    assert (found["Status"], found["Record"]) == ("error", record)
+    assert found["Message"] == (f"The DMARC record is not valid: it cannot be read after \u201c{after}\u201d"
+                                f" (character {character}): tags are name=value pairs separated by semicolons,"
+                                " as in v=DMARC1; p=none")
+
+
+def test_a_dmarc_tag_checkdmarc_names_keeps_its_words(api_, world):
+    domain_id, _ = published_domain(api_, world)
+    world.resolver.set_record(f"_dmarc.{DOMAIN}", "TXT", "v=DMARC1; p=rejekt")
+    found = health(api_, domain_id)["DMARC"]
+    assert found["Message"] == ("The DMARC record is not valid: Tag p must have one of the following values:"
+                                " none,quarantine,reject - not rejekt")
+
+
 def test_dmarc_at_the_organisational_domain_counts(api_, world):
     domain_id, _ = published_domain(api_, world)
     world.resolver.set_record(DOMAIN, "MX", "10 mx.example.com.")  # the domain exists

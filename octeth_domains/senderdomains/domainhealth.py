@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from concurrent.futures import Future, ThreadPoolExecutor, TimeoutError as FutureTimeout
 from typing import Any, Sequence
@@ -43,6 +44,24 @@ def _timed_out(error: Exception) -> bool:
             or "lifetime expired" in text)
 
 
+# checkdmarc reports a DMARC record its grammar cannot read in its parser's words ("Error: Expected
+# end_of_statement or tag_value at position 10 (marked with ➞) in: ..."); the user gets ours.
+_PARSER_SAID = re.compile(r"Error: Expected .*? at position (\d+)", re.S)
+
+
+def _said(error: Exception, record: str | None, example: str) -> str:
+    """checkdmarc's reason a record is not valid, as a sentence the record's owner can act on."""
+    text = str(error)
+    found = _PARSER_SAID.match(text)
+    if found is None:
+        return text
+    at = int(found.group(1))
+    before = "".join(c if c.isprintable() else "\ufffd" for c in (record or "")[:at]).strip()
+    where = f" after \u201c{before[-40:]}\u201d" if before else " at its start"
+    return (f"it cannot be read{where} (character {at + 1}): tags are name=value pairs separated by"
+            f" semicolons, as in {example}")
+
+
 def _entry(status: str, record: str | None, message: str, **extra: Any) -> dict[str, Any]:
     return {"Status": status, "Record": record, "Message": message, **extra}
 
@@ -63,7 +82,8 @@ def check_dmarc(domain: str, resolver: dns.resolver.Resolver, timeout: float) ->
         if _timed_out(error):  # checkdmarc wraps some timeouts in its generic error
             return _entry("warning", None, "The DMARC record could not be checked: DNS did not answer in time",
                           Policy=None)
-        return _entry("error", record, f"The DMARC record is not valid: {error}", Policy=None)
+        return _entry("error", record, f"The DMARC record is not valid: {_said(error, record, 'v=DMARC1; p=none')}",
+                      Policy=None)
     policy = str(parsed["tags"].get("p", {}).get("value") or "") or None
     if policy == "none":
         message = "DMARC is published with policy none: reports only, which meets the bulk-sender rules"
@@ -86,7 +106,7 @@ def check_spf(domain: str, resolver: dns.resolver.Resolver, timeout: float) -> d
     except SPFError as error:
         if _timed_out(error):
             return _entry("warning", None, "The SPF record could not be checked: DNS did not answer in time")
-        return _entry("error", record, f"The SPF record is not valid: {error}")
+        return _entry("error", record, f"The SPF record is not valid: {_said(error, record, 'v=spf1 mx -all')}")
     return _entry("ok", record, f"SPF is valid ({parsed['dns_lookups']} of 10 DNS lookups)")
 
 
