@@ -281,6 +281,24 @@ def test_the_queue_pages(app, client, accounts, admin_key):
     assert (odd["RecordsFrom"], odd["RecordsPerRequest"]) == (0, 25)
 
 
+@pytest.mark.parametrize("offset, shown, first", [
+    ("2", 2, 2), (" 3 ", 3, 3), ("+1", 1, 1), (4, 4, 4), ("-1", 0, 0), (-7, 0, 0), ("many", 0, 0), ("1e3", 0, 0),
+    ("0x10", 0, 0), (True, 0, 0), (None, 0, 0), ([], 0, 0),
+    ("5", 5, None), ("4294967295", 4294967295, None), ("4294967296", 4294967296, None), (2**40, 2**40, None),
+    ("9" * 30, 2**62, None), ("9" * 5000, 2**62, None), (2**70, 2**62, None),
+])
+def test_an_offset_past_the_queue_is_an_empty_page_never_the_first_again(app, admin_key, accounts, offset, shown, first):
+    user = accounts.user()
+    ids = [insert_domain(app, user["UserID"], f"d{n}.example", status="Approval Pending",
+                         created_at=f"2026-01-{n + 1:02d} 00:00:00") for n in range(5)]
+    params = {"Command": "admin.senderdomains.pending.get", "AdminAPIKey": admin_key, "RecordsPerRequest": 1}
+    if offset is not None:
+        params["RecordsFrom"] = offset
+    page = body(app.test_client().post("/api/v1/admin.senderdomains.pending.get", json=params))
+    assert page["RecordsFrom"] == shown and page["TotalDomains"] == 5
+    assert [entry["DomainID"] for entry in page["Domains"]] == ([] if first is None else [str(ids[first])])
+
+
 @pytest.mark.parametrize("value", ["Enabled", "Deleted", "x", "Approval"])
 def test_the_queue_takes_only_its_two_statuses(client, admin_key, value):
     assert call(client, "admin.senderdomains.pending.get", AdminAPIKey=admin_key, Status=value) == (

@@ -7,6 +7,7 @@ row; the list of a user's gateway domains is always empty here.
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from marshmallow import Schema, fields
@@ -61,7 +62,7 @@ class ModerationSchema(Schema):
 
 class QueueSchema(Schema):
     Status = _raw("`Approval Pending` or `Blocked`; both when omitted.")
-    RecordsFrom = _raw("Offset in the queue (default 0).")
+    RecordsFrom = _raw("Offset in the queue (default 0); a negative one is 0, and one past the end an empty page.")
     RecordsPerRequest = _raw(f"Page size (default {PAGE_DEFAULT}, at most {PAGE_MAX}).")
 
 
@@ -106,9 +107,26 @@ catalog.EXAMPLES.setdefault("admin.senderdomains.pending.get", {
                  "EmailAddress": "owner@example.com", "RelUserGroupID": "3"}], "TotalDomains": 1})
 
 
+OFFSET_MAX = 2**62  # past any queue, within every database's OFFSET
+
+
 def _count(raw: Any, default: int) -> int:
-    value = parse_id(raw)  # a count is read as an id is: digits or a JSON integer, nothing coerced
-    return default if value is None else value
+    """An integer written in digits (a sign and surrounding spaces allowed, as PHP's (int) reads
+    them) or a JSON integer, in 0..OFFSET_MAX: a negative one is 0, and one past the end is past
+    the end, so that an offset beyond the queue is an empty page, never the first one again.
+    Anything else (``"many"``, ``1e3``, ``0x10``) is the default."""
+    if isinstance(raw, bool):
+        return default
+    if isinstance(raw, str):
+        text = raw.strip()
+        if not re.fullmatch(r"[+-]?[0-9]+", text):
+            return default
+        digits = text.lstrip("+-").lstrip("0") or "0"
+        # Python refuses to convert more than 4,300 digits; past 19 the value is past the end.
+        raw = (OFFSET_MAX if len(digits) > 19 else int(digits)) * (-1 if text.startswith("-") else 1)
+    if not isinstance(raw, int):
+        return default
+    return min(max(raw, 0), OFFSET_MAX)
 
 
 def _choice(raw: Any, allowed: tuple[str, ...]) -> str | None:
