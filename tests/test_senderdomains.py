@@ -77,6 +77,21 @@ def test_recreating_a_deleted_domain_revives_its_row(domain_app, api):
     assert list(again["SenderDomain"]["VerificationMeta"]["DNSRecords"]) == ["sl.example.com", "track-sl.example.com"]
 
 
+@pytest.mark.parametrize("status", ["Enabled", "Disabled", "Approval Pending"])
+def test_recreating_a_live_domain_starts_it_afresh_as_octeth_does(domain_app, api, status):
+    # SPEC §5 and Octeth's reference (ON DUPLICATE KEY UPDATE): the same row, its Status back to
+    # Approval Pending, the records regenerated; docs/commands.md says so under create.
+    _, first = api.create(SenderDomain="example.com", CustomSubdomain="em", LinkTracking=False)
+    set_status(domain_app, first["DomainID"], status)
+    _, again = api.create(SenderDomain="Example.COM.")
+    assert again["DomainID"] == first["DomainID"]
+    assert again["SenderDomain"]["Status"] == "Approval Pending"
+    assert again["SenderDomain"]["Options"] == {"LinkTracking": 1, "OpenTracking": 1, "UnsubscribeLink": 0}
+    assert list(again["SenderDomain"]["VerificationMeta"]["DNSRecords"]) == ["sl.example.com", "track-sl.example.com"]
+    _, listed = api.list()
+    assert [d["DomainID"] for d in listed["SenderDomains"]] == [str(first["DomainID"])]
+
+
 @pytest.mark.parametrize("status", ["Suspended", "Blocked"])
 def test_recreating_keeps_an_administrators_status(domain_app, api, status):
     _, first = api.create(SenderDomain="example.com")

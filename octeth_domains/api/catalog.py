@@ -82,7 +82,12 @@ DESCRIPTIONS = {
 SUMMARIES = {
     "user.senderdomain.list": "The caller's sender domains (deleted ones excluded).",
     "user.senderdomain.get": "One sender domain of the caller.",
-    "user.senderdomain.create": "Register a sender domain; it starts as `Approval Pending`, with the DNS records to publish.",
+    "user.senderdomain.create": "Register a sender domain; it starts as `Approval Pending`, with the DNS records to publish. "
+                                "Creating a domain the caller already has (in any spelling: `Example.COM.`, its punycode) "
+                                "starts that same row (same `DomainID`) afresh, as Octeth does: the options sent (or the "
+                                "defaults), new records to publish, `Approval Pending` again, even for an `Enabled` or "
+                                "`Disabled` one; only a `Suspended` or `Blocked` domain keeps its status. To change a "
+                                "domain, use `user.senderdomain.update`.",
     "user.senderdomain.update": "Change a domain's tracking switches, custom labels or status; only the fields sent change. "
                                 "A change of labels regenerates the DNS records (`DnsRegenerated: true`) and makes the "
                                 "domain `Approval Pending` again.",
