@@ -60,11 +60,6 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
         app.config, app.extensions["octeth_templates"], app.extensions["octeth_verify_cache"], verify.ZoneCache()
     )
 
-    from .senderdomains import reverify
-
-    app.extensions["octeth_reverify"] = reverify.RunSettings(
-        app.extensions["octeth_senderdomains"], claim_ttl=float(app.config["OCTETH_REVERIFY_CLAIM_TTL"]),
-        dns_timeout=float(app.config["OCTETH_REVERIFY_DNS_TIMEOUT"]))
     if app.config["OCTETH_LIST_CACHE_MB"] > 0:
         app.extensions["octeth_list_cache"] = listing.ListCache(int(app.config["OCTETH_LIST_CACHE_MB"] * 2**20))
 
@@ -93,6 +88,12 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
         return envelope.render_error(envelope.from_http_exception(error, request.path.startswith("/api")))
 
     hooks.load_plugins(app)
+    from .senderdomains import reverify
+
+    # After the plugins, which may set the OCTETH_REVERIFY_* values a run reads.
+    app.extensions["octeth_reverify"] = reverify.RunSettings(
+        app.extensions["octeth_senderdomains"], claim_ttl=float(app.config["OCTETH_REVERIFY_CLAIM_TTL"]),
+        dns_timeout=float(app.config["OCTETH_REVERIFY_DNS_TIMEOUT"]))
     return app
 
 

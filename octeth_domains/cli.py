@@ -6,7 +6,6 @@ read the result with ``tail -n1``.
 from __future__ import annotations
 
 import dataclasses
-
 import json
 import os
 import sys

@@ -281,11 +281,19 @@ def test_the_queue_pages(app, client, accounts, admin_key):
     assert (odd["RecordsFrom"], odd["RecordsPerRequest"]) == (0, 25)
 
 
+@pytest.mark.parametrize("size, shown", [("2", 2), (3, 3), ("-1", 25), (0, 1), ("0", 1), ("9" * 25, 25),
+                                         ("100000", 500), ("many", 25), (" 10 ", 25), (None, 25)])
+def test_the_page_size_is_digits_clamped_to_1_500_else_the_default(client, admin_key, size, shown):
+    params = {} if size is None else {"RecordsPerRequest": size}
+    assert call(client, "admin.senderdomains.pending.get", AdminAPIKey=admin_key, **params)[1]["RecordsPerRequest"] == shown
+
+
 @pytest.mark.parametrize("offset, shown, first", [
     ("2", 2, 2), (" 3 ", 3, 3), ("+1", 1, 1), (4, 4, 4), ("-1", 0, 0), (-7, 0, 0), ("many", 0, 0), ("1e3", 0, 0),
     ("0x10", 0, 0), (True, 0, 0), (None, 0, 0), ([], 0, 0),
     ("5", 5, None), ("4294967295", 4294967295, None), ("4294967296", 4294967296, None), (2**40, 2**40, None),
-    ("9" * 30, 2**62, None), ("9" * 5000, 2**62, None), (2**70, 2**62, None),
+    ("9" * 30, 2**53 - 1, None), ("9" * 5000, 2**53 - 1, None), (2**70, 2**53 - 1, None),
+    ("\u00a05", 0, 0),  # PHP's (int) skips ASCII white space only
 ])
 def test_an_offset_past_the_queue_is_an_empty_page_never_the_first_again(app, admin_key, accounts, offset, shown, first):
     user = accounts.user()

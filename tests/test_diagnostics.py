@@ -402,6 +402,26 @@ def test_spf_with_eleven_lookups_is_an_error(api_, world):
     assert found["Status"] == "error" and "10" in found["Message"], found
 
 
+def test_an_spf_record_that_cannot_be_read_is_said_in_words(api_, world):
+    domain_id, _ = published_domain(api_, world)
+    world.resolver.set_record(DOMAIN, "TXT", "v=spf1 mx =all")
+    found = health(api_, domain_id)["SPF"]
+    assert (found["Status"], found["Record"]) == ("error", "v=spf1 mx =all")
+    assert found["Message"] == ("The SPF record is not valid: it cannot be read after \u201cv=spf1 mx\u201d"
+                                " (character 11): mechanisms are separated by spaces, as in v=spf1 mx -all")
+
+
+def test_an_included_spf_record_that_cannot_be_read_is_named(api_, world):
+    domain_id, _ = published_domain(api_, world)
+    world.resolver.set_record(DOMAIN, "TXT", "v=spf1 include:_spf.broken.example -all")
+    world.resolver.set_record("_spf.broken.example", "TXT", "v=spf1 ip4:192.0.2.1 =all")
+    found = health(api_, domain_id)["SPF"]
+    assert found["Status"] == "error", found
+    assert found["Message"] == ("The SPF record is not valid: the SPF record of _spf.broken.example, which yours"
+                                " includes, cannot be read after \u201cv=spf1 ip4:192.0.2.1\u201d (character 22):"
+                                " mechanisms are separated by spaces, as in v=spf1 mx -all"), found
+
+
 def test_a_good_spf_is_ok(api_, world):
     domain_id, _ = published_domain(api_, world)
     world.resolver.set_record(DOMAIN, "TXT", "v=spf1 a:h0.example.com -all")

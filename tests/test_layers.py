@@ -14,7 +14,7 @@ SERVICE_LAYER = sorted([*(PACKAGE / "senderdomains").glob("*.py"), *(PACKAGE / "
 # The web framework and the API's own request-shaped parts; werkzeug.security (password hashes) is
 # a library like any other.
 FORBIDDEN = ("flask", "werkzeug.exceptions", "werkzeug.wrappers", "octeth_domains.api", "octeth_domains.web",
-             "octeth_domains.commands")
+             "octeth_domains.commands", "octeth_domains.db.get_db")  # get_db: the request's connection
 
 
 def imported_modules(path: Path) -> set[str]:

@@ -12,8 +12,9 @@ from typing import Any
 from xml.sax.saxutils import quoteattr
 
 from flask import Response
+from werkzeug.exceptions import BadRequest
 
-from ..jsontext import JSONText, dumps  # noqa: F401  (the envelope's JSON; listing.py makes JSONText)
+from ..jsontext import JSONText, dumps
 
 
 def decoded(body: dict[str, Any]) -> dict[str, Any]:
@@ -90,6 +91,12 @@ def unknown_command(name: str | None) -> APIError:
     return APIError(UNKNOWN_COMMAND, f'Invalid API command: "{shown}" not found.', 400)
 
 
+class MalformedBody(BadRequest):
+    """A body the server could not decode (its chunked framing broken): the client's fault."""
+
+    description = "Malformed chunked request body"
+
+
 def from_http_exception(error: Any, api_path: bool = True, name: str = "") -> APIError:
     """A Werkzeug HTTP error (unknown path, method, oversized body) as the envelope's hard failure."""
     if error.code == 413:
@@ -98,8 +105,8 @@ def from_http_exception(error: Any, api_path: bool = True, name: str = "") -> AP
         return APIError(UNKNOWN_COMMAND, unknown_command(name).message, 400 if api_path else 404)
     if error.code == 405:
         return APIError(BAD_REQUEST, "Method not supported for this path", 400)
-    if error.code == 400:  # the framing of the request (a broken chunked body), as the worker says it
-        return APIError(BAD_REQUEST, "Malformed HTTP request", 400)
+    if isinstance(error, MalformedBody):
+        return APIError(BAD_REQUEST, "Malformed HTTP request", 400)  # as the worker says it of framing
     return APIError(BAD_REQUEST, error.name, error.code or 400)
 
 

@@ -9,15 +9,18 @@ another value than the next.
 from __future__ import annotations
 
 import io
+import logging
 import json
 import re
 from typing import Any, Iterable, Iterator, Mapping
 
 from flask import Request
-from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import RequestEntityTooLarge
 from marshmallow import ValidationError, fields
 
-from .envelope import invalid_json
+from .envelope import MalformedBody, invalid_json
+
+log = logging.getLogger(__name__)
 
 # Commands that also read a JSON body on GET and DELETE: the seed's dns.* examples send one.
 BODY_ON_GET = frozenset({"dns.provider", "dns.authorize", "dns.set"})
@@ -82,6 +85,22 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+def _undecodable() -> tuple[type[BaseException], ...]:
+    # gunicorn's InvalidChunkSize, ChunkMissingTerminator, InvalidChunkExtension (ParseException)
+    # and NoMoreData for a body cut short (an OSError); ValueError for other servers' decoders.
+    kinds: list[type[BaseException]] = [OSError, ValueError]
+    try:
+        from gunicorn.http.errors import ParseException
+    except ImportError:  # served by something else
+        pass
+    else:
+        kinds.append(ParseException)
+    return tuple(kinds)
+
+
+_UNDECODABLE = _undecodable()
+
+
 def read_streamed_body(request: Request, max_bytes: int) -> None:
     """Read a body sent without a ``Content-Length`` (chunked) whole, before anything parses it,
     and refuse it with 413 when it is longer than ``max_bytes``. Werkzeug stops such a stream at
@@ -94,12 +113,10 @@ def read_streamed_body(request: Request, max_bytes: int) -> None:
     while size <= max_bytes:
         try:
             part = stream.read(min(65536, max_bytes + 1 - size))
-        except HTTPException:
-            raise
-        except Exception:
-            # The server's decoder gave up on the chunked framing (gunicorn's InvalidChunkSize,
-            # ChunkMissingTerminator, NoMoreData for a body cut short): the client's fault, a 400.
-            raise BadRequest("Malformed chunked request body") from None
+        except _UNDECODABLE as error:
+            # The server's decoder gave up on the client's chunked framing: a 400, not a 500.
+            log.info("chunked body refused: %s", error.__class__.__name__)
+            raise MalformedBody() from None
         if not part:
             break
         parts.append(part)

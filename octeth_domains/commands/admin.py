@@ -107,26 +107,33 @@ catalog.EXAMPLES.setdefault("admin.senderdomains.pending.get", {
                  "EmailAddress": "owner@example.com", "RelUserGroupID": "3"}], "TotalDomains": 1})
 
 
-OFFSET_MAX = 2**62  # past any queue, within every database's OFFSET
+# Past any queue, within every database's OFFSET, and an integer a JavaScript client holds exactly.
+OFFSET_MAX = 2**53 - 1
 
 
-def _count(raw: Any, default: int) -> int:
-    """An integer written in digits (a sign and surrounding spaces allowed, as PHP's (int) reads
-    them) or a JSON integer, in 0..OFFSET_MAX: a negative one is 0, and one past the end is past
-    the end, so that an offset beyond the queue is an empty page, never the first one again.
-    Anything else (``"many"``, ``1e3``, ``0x10``) is the default."""
+def _offset(raw: Any) -> int:
+    """``RecordsFrom``: an integer written in digits (a sign and surrounding ASCII white space
+    allowed) or a JSON integer, in 0..OFFSET_MAX: a negative one is 0, and one past the end stays
+    past the end, so that an offset beyond the queue is an empty page, never the first one again.
+    Anything else (``"many"``, ``1e3``, ``0x10``) is 0."""
     if isinstance(raw, bool):
-        return default
+        return 0
     if isinstance(raw, str):
-        text = raw.strip()
+        text = raw.strip(" \t\n\r\v\f")
         if not re.fullmatch(r"[+-]?[0-9]+", text):
-            return default
+            return 0
         digits = text.lstrip("+-").lstrip("0") or "0"
-        # Python refuses to convert more than 4,300 digits; past 19 the value is past the end.
-        raw = (OFFSET_MAX if len(digits) > 19 else int(digits)) * (-1 if text.startswith("-") else 1)
+        # Python refuses to convert more than 4,300 digits; past 16 the value is past the end.
+        raw = (OFFSET_MAX if len(digits) > 16 else int(digits)) * (-1 if text.startswith("-") else 1)
     if not isinstance(raw, int):
-        return default
+        return 0
     return min(max(raw, 0), OFFSET_MAX)
+
+
+def _page_size(raw: Any) -> int:
+    # Digits or a JSON integer, read as an id is (nothing coerced); 1..PAGE_MAX, else the default.
+    value = parse_id(raw)
+    return PAGE_DEFAULT if value is None else min(max(value, 1), PAGE_MAX)
 
 
 def _choice(raw: Any, allowed: tuple[str, ...]) -> str | None:
@@ -190,8 +197,8 @@ def moderation_queue(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
         if chosen is None:
             raise APIError(*QUEUE_STATUS_INVALID)
         statuses = (chosen,)
-    offset = _count(args.get("RecordsFrom"), 0)
-    size = min(max(_count(args.get("RecordsPerRequest"), PAGE_DEFAULT), 1), PAGE_MAX)
+    offset = _offset(args.get("RecordsFrom"))
+    size = _page_size(args.get("RecordsPerRequest"))
     rows, total = model.moderation_queue(get_db(), statuses, offset, size)
     domains = [{**model.as_seed_object(row), "Username": row["Username"], "EmailAddress": row["EmailAddress"],
                 "RelUserGroupID": str(row["RelUserGroupID"])} for row in rows]

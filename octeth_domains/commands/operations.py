@@ -72,8 +72,9 @@ def sender_domain_send_test(args: dict[str, Any], caller: Caller) -> dict[str, A
         address = validate_email(args["to"].strip(), check_deliverability=False)
     except EmailNotValidError:
         raise APIError(*INVALID_TO) from None
-    # Shown as a person writes it; sent in ASCII (the domain in punycode) wherever the address
-    # has one, so that a relay without SMTPUTF8 takes it. Only a local part outside ASCII needs it.
+    # Answered normalised (the domain lower-case and in Unicode); sent in ASCII (the domain in
+    # punycode) wherever the address has an ASCII form, so that a relay without SMTPUTF8 takes it.
+    # Only a local part outside ASCII needs SMTPUTF8.
     to, to_on_the_wire = address.normalized, address.ascii_email or address.normalized
     domain = row["SenderDomain"]
     options = model.decode(row["Options"])

@@ -55,7 +55,7 @@ from . import (
     AuthorizationFailed, Change, Credentials, Provider, ProviderError, Record, parse_txt, relative_name, written_hosts,
 )
 
-from .http import _WriteOnce
+from .http import _WriteOnce, server_trouble
 
 logger = logging.getLogger("octeth_domains.providers")
 
@@ -413,8 +413,7 @@ class LexiconProvider(Provider):
             return self._error(f"{self.label} is limiting the rate of requests (HTTP 429) after"
                                f" {self.retries + 1} attempts; wait a minute and try again.")
         if status >= 500:
-            return self._error(f"{self.label} answered HTTP {status} after {self.retries + 1} attempts;"
-                               " the service may be having trouble, try again later.")
+            return self._error(server_trouble(self.label, response, self.retries))
         return self._error(f"{self.label} refused the request ({detail}).")
 
 

@@ -39,6 +39,19 @@ def write_may_repeat(client: t.Any, method: str, status: int, path: str | None =
     return path is None or not any(part in path for part in getattr(client, "unrepeatable_paths", ()))
 
 
+def server_trouble(label: str, response: requests.Response, retries: int) -> str:
+    """What to tell of a 5xx that outlived the retries: how many times the call was sent, read off
+    urllib3's record of its retries, since a write that may have been carried out is sent once."""
+    history = getattr(getattr(getattr(response, "raw", None), "retries", None), "history", ())
+    attempts = len(history) + 1
+    method = str(getattr(getattr(response, "request", None), "method", "") or "").upper()
+    if attempts == 1 and retries > 0 and method in _WRITES:
+        return (f"{label} answered HTTP {response.status_code} to a change, which was not sent again (it may"
+                " have been made): try again later, and a second dns.set completes what is missing.")
+    return (f"{label} answered HTTP {response.status_code} after {attempts} attempt{'s' * (attempts != 1)};"
+            " the service may be having trouble, try again later.")
+
+
 class _WriteOnce:
     """A urllib3 ``Retry`` that sends a write again only where :func:`write_may_repeat` says so;
     ``client`` is the provider client the retries are for."""
@@ -276,11 +289,7 @@ class HttpClient:
                 f"{self.label} is limiting the rate of requests (HTTP"
                 f" {response.status_code}); wait a minute and try again."
             )
-        return self._error(
-            f"{self.label} answered HTTP {response.status_code} after"
-            f" {self.retries + 1} attempts; the service may be having trouble, try"
-            " again later."
-        )
+        return self._error(server_trouble(self.label, response, self.retries))
 
     def _json(self, response: requests.Response) -> t.Any:
         """The JSON body of ``response``, or a :class:`ProviderError` saying

@@ -44,22 +44,28 @@ def _timed_out(error: Exception) -> bool:
             or "lifetime expired" in text)
 
 
-# checkdmarc reports a DMARC record its grammar cannot read in its parser's words ("Error: Expected
-# end_of_statement or tag_value at position 10 (marked with ➞) in: ..."); the user gets ours.
-_PARSER_SAID = re.compile(r"Error: Expected .*? at position (\d+)", re.S)
+# checkdmarc reports a record its grammar cannot read in its parser's words, the text it parsed
+# after "in:" with a ➞ where reading stopped: "Error: Expected end_of_statement or tag_value at
+# position 10 (marked with ➞) in: v=DMARC1; ➞p ..." for DMARC, "example.com: Expected mechanism at
+# position 10 ... in: v=spf1 mx ➞=all" for SPF (the domain is an include's when the fault is there).
+_PARSER_SAID = re.compile(r"(?:Error|(?P<domain>[^\s:]+)): Expected .*? at position (?P<at>\d+)"
+                          r" \(marked with \u279e\) in: (?P<text>.*)\Z", re.S)
+DMARC_RULE = "tags are name=value pairs separated by semicolons, as in v=DMARC1; p=none"
+SPF_RULE = "mechanisms are separated by spaces, as in v=spf1 mx -all"
 
 
-def _said(error: Exception, record: str | None, example: str) -> str:
+def _said(error: Exception, domain: str, kind: str, rule: str) -> str:
     """checkdmarc's reason a record is not valid, as a sentence the record's owner can act on."""
     text = str(error)
     found = _PARSER_SAID.match(text)
     if found is None:
         return text
-    at = int(found.group(1))
-    before = "".join(c if c.isprintable() else "\ufffd" for c in (record or "")[:at]).strip()
+    before = found.group("text").split("\u279e", 1)[0]
+    before = "".join(c if c.isprintable() else "\ufffd" for c in before).strip()
     where = f" after \u201c{before[-40:]}\u201d" if before else " at its start"
-    return (f"it cannot be read{where} (character {at + 1}): tags are name=value pairs separated by"
-            f" semicolons, as in {example}")
+    whose = found.group("domain")
+    record = "it" if whose in (None, domain) else f"the {kind} record of {whose}, which yours includes,"
+    return f"{record} cannot be read{where} (character {int(found.group('at')) + 1}): {rule}"
 
 
 def _entry(status: str, record: str | None, message: str, **extra: Any) -> dict[str, Any]:
@@ -82,7 +88,7 @@ def check_dmarc(domain: str, resolver: dns.resolver.Resolver, timeout: float) ->
         if _timed_out(error):  # checkdmarc wraps some timeouts in its generic error
             return _entry("warning", None, "The DMARC record could not be checked: DNS did not answer in time",
                           Policy=None)
-        return _entry("error", record, f"The DMARC record is not valid: {_said(error, record, 'v=DMARC1; p=none')}",
+        return _entry("error", record, f"The DMARC record is not valid: {_said(error, domain, 'DMARC', DMARC_RULE)}",
                       Policy=None)
     policy = str(parsed["tags"].get("p", {}).get("value") or "") or None
     if policy == "none":
@@ -106,7 +112,7 @@ def check_spf(domain: str, resolver: dns.resolver.Resolver, timeout: float) -> d
     except SPFError as error:
         if _timed_out(error):
             return _entry("warning", None, "The SPF record could not be checked: DNS did not answer in time")
-        return _entry("error", record, f"The SPF record is not valid: {_said(error, record, 'v=spf1 mx -all')}")
+        return _entry("error", record, f"The SPF record is not valid: {_said(error, domain, 'SPF', SPF_RULE)}")
     return _entry("ok", record, f"SPF is valid ({parsed['dns_lookups']} of 10 DNS lookups)")
 
 

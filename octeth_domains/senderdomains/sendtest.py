@@ -132,14 +132,12 @@ def send(relay_url: str | None, message: EmailMessage, mail_from: str, to: str) 
 
 
 def _smtp_failure(error: smtplib.SMTPException) -> str:
-    """What went wrong, in words: never the exception's class name (SPEC: no library names)."""
+    """What went wrong, in words; never the exception's class name, which tells a user nothing."""
     if isinstance(error, smtplib.SMTPServerDisconnected):
         return "it closed the connection"
     if isinstance(error, smtplib.SMTPNotSupportedError):
-        return ("it does not offer an extension this message needs (SMTPUTF8 for an address with"
-                " characters outside ASCII, STARTTLS, or AUTH)")
-    if isinstance(error, smtplib.SMTPSenderRefused):
-        return "it refused the sender"
+        # smtplib names the extension that is missing (SMTPUTF8, STARTTLS, AUTH) in a sentence.
+        return f"it does not offer what this message needs: {str(error).rstrip('.')}"
     return "it answered in a way this service could not use"
 
 
