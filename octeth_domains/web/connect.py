@@ -7,7 +7,7 @@ anyone, so it proves nothing, and a wrong or used ``state`` changes nothing at a
 """
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 
 from ..api.envelope import APIError
 from ..commands.domainconnect import states
@@ -41,7 +41,7 @@ def connect(domain_id: int):
     answer = attempt("dns.connect", DomainID=domain_id)
     if answer is None:
         return redirect(url_for("web.edit", domain_id=domain_id) + "#records")
-    return redirect(answer["URL"])
+    return render_template("web/connect_go.html", url=answer["URL"], provider=answer["ProviderName"])
 
 
 @bp.route("/<int:domain_id>/connected")
