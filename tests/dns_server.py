@@ -142,6 +142,17 @@ class DNSServer:
             key = (_key(name), rtype)
             self._put(key, self._records.get(key, []) + [rr])
 
+    def fail(self, name: str, rcode: str = "SERVFAIL") -> None:
+        """Answer every query about ``name`` with ``rcode`` (SERVFAIL, REFUSED, ...), as a broken
+        or misconfigured server would; :meth:`clear` or ``fail(name, "NOERROR")`` ends it."""
+        with self._lock:
+            if rcode == "NOERROR":
+                self.failing.pop(_key(name), None)
+            else:
+                self.failing[_key(name)] = getattr(RCODE, rcode)
+            self._generation += 1
+            self._replies.clear()
+
     def remove(self, name: str, rtype: str | None = None) -> None:
         """Remove the ``rtype`` records at ``name``, or all of them."""
         name = _key(name)
@@ -182,6 +193,8 @@ class DNSServer:
             self.queries.clear()
             self.silent = False
             self.delay = 0.0
+            self.failing: dict[str, int] = {}  # name -> the RCODE every query about it gets
+
 
         for zone in self._initial_zones:
             self.add_zone(zone)
@@ -277,6 +290,10 @@ class DNSServer:
 
         with self._lock:
             zone = self._zone_of(_key(qname))
+            failing = self.failing.get(_key(qname))
+            if failing is not None:
+                reply.header.rcode = failing
+                return reply
 
             if zone is None:
                 reply.header.rcode = RCODE.REFUSED

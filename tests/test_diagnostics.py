@@ -385,6 +385,48 @@ def test_a_cname_loop_at_the_dmarc_name_is_a_finding_not_a_failure(api_, world):
     assert found["SPF"]["Status"] == "ok"
 
 
+@pytest.mark.parametrize("rcode", ["SERVFAIL", "REFUSED"])
+def test_a_health_lookup_answered_with_an_error_is_unchecked_in_words_and_not_kept(make_world_app, world, rcode):
+    app = make_world_app(OCTETH_DNS_HEALTH_CACHE_TTL="300")
+    api = Api(app, Accounts(app).user()["APIKey"])
+    domain_id, records = published_domain(api, world)
+    world.resolver.set_record(DOMAIN, "TXT", "v=spf1 -all")  # the domain has TXT: checkdmarc goes on
+    world.resolver.fail(f"_dmarc.{DOMAIN}", rcode)
+    world.resolver.fail(DOMAIN, rcode)  # the SPF lookup too
+    body, _ = diagnose(api, domain_id)
+    assert (body["IsVerified"], body["Status"]) == (True, "Enabled")
+    found = body["Health"]
+    assert found["DMARC"] == {"Status": "warning", "Record": None, "Policy": None, "Message":
+                              "The DMARC record could not be checked: the DNS servers answered with an error"}
+    assert found["SPF"] == {"Status": "warning", "Record": None,
+                            "Message": "The SPF record could not be checked: the DNS servers answered with an error"}
+    assert api.dns(DomainID=domain_id)[1]["Health"] is None  # stored: none answered yet
+    # Not kept for the health's TTL: once the servers answer, the next probe says what is there.
+    world.resolver.fail(f"_dmarc.{DOMAIN}", "NOERROR")
+    world.resolver.fail(DOMAIN, "NOERROR")
+    world.resolver.set_record(f"_dmarc.{DOMAIN}", "TXT", "v=DMARC1; p=reject")
+    forget(app, domain_id, records)
+    found = health(api, domain_id)
+    assert (found["DMARC"]["Status"], found["DMARC"]["Policy"], found["SPF"]["Status"]) == ("ok", "reject", "ok")
+
+
+def test_no_message_names_the_resolver(api_, world):
+    domain_id, _ = published_domain(api_, world)
+    world.resolver.set_record(f"_dmarc.{DOMAIN}", "CNAME", f"_dmarc.{DOMAIN}.")  # a loop: an answer, an error
+    found = health(api_, domain_id)["DMARC"]
+    host, port = world.resolver.address
+    assert found["Status"] == "error" and host not in found["Message"] and str(port) not in found["Message"]
+    assert "Do53" not in found["Message"] and "the lookup of" in found["Message"], found
+
+
+def test_an_spf_include_without_spf_is_an_error_not_no_record(api_, world):
+    domain_id, _ = published_domain(api_, world)
+    world.resolver.set_record(DOMAIN, "TXT", "v=spf1 include:_spf.nosuch.example -all")
+    found = health(api_, domain_id)["SPF"]
+    assert (found["Status"], found["Record"]) == ("error", "v=spf1 include:_spf.nosuch.example -all"), found
+    assert "_spf.nosuch.example" in found["Message"], found
+
+
 def test_two_spf_records_are_an_error(api_, world):
     domain_id, _ = published_domain(api_, world)
     world.resolver.add_record(DOMAIN, "TXT", "v=spf1 include:_spf.one.example ~all")

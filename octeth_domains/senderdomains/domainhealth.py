@@ -38,10 +38,24 @@ _UNCHECKED = "could not be checked"  # in the message of every check DNS did not
 
 
 
-def _timed_out(error: Exception) -> bool:
+def _unanswered(error: Exception) -> str | None:
+    """Why DNS gave no answer to judge by (checkdmarc wraps dnspython's errors in its own, or
+    puts their text in its message), None when it answered. Said in our words: dnspython's text
+    names the resolver's address."""
+    inner = getattr(error, "error", None)
     text = str(error).lower()
-    return (isinstance(getattr(error, "error", None), dns.exception.Timeout) or "timed out" in text
-            or "lifetime expired" in text)
+    if isinstance(inner, dns.exception.Timeout) or "timed out" in text or "lifetime expired" in text:
+        return "DNS did not answer in time"
+    # dnspython says "All nameservers failed to answer ...: Server ... answered SERVFAIL"; the same
+    # words end with "answered The CNAME chain is too long." for a loop, which is an answer.
+    if any(f"answered {rcode}" in text for rcode in ("servfail", "refused", "notimp", "formerr")):
+        return "the DNS servers answered with an error"
+    return None
+
+
+def _unchecked(kind: str, why: str, **extra: Any) -> dict[str, Any]:
+    # Not cached (its message carries _UNCHECKED): the next probe asks again.
+    return _entry("warning", None, f"The {kind} record {_UNCHECKED}: {why}", **extra)
 
 
 # checkdmarc reports a record its grammar cannot read in its parser's words, the text it parsed
@@ -50,13 +64,14 @@ def _timed_out(error: Exception) -> bool:
 # position 10 ... in: v=spf1 mx ➞=all" for SPF (the domain is an include's when the fault is there).
 _PARSER_SAID = re.compile(r"(?:Error|(?P<domain>[^\s:]+)): Expected .*? at position (?P<at>\d+)"
                           r" \(marked with \u279e\) in: (?P<text>.*)\Z", re.S)
+_NO_SERVER = re.compile(r"All nameservers failed to answer the query (\S+) IN (\S+): Server \S+ answered ")
 DMARC_RULE = "tags are name=value pairs separated by semicolons, as in v=DMARC1; p=none"
 SPF_RULE = "mechanisms are separated by spaces, as in v=spf1 mx -all"
 
 
 def _said(error: Exception, domain: str, kind: str, rule: str) -> str:
     """checkdmarc's reason a record is not valid, as a sentence the record's owner can act on."""
-    text = str(error)
+    text = _NO_SERVER.sub(r"the lookup of \1 \2 failed: ", str(error))  # never the resolver's address
     found = _PARSER_SAID.match(text)
     if found is None:
         return text
@@ -79,15 +94,12 @@ def check_dmarc(domain: str, resolver: dns.resolver.Resolver, timeout: float) ->
         found = query_dmarc_record(domain, resolver=resolver, timeout=timeout, retries=0)
         record = found["record"]
         parsed = parse_dmarc_record(record, found["location"], resolver=resolver, timeout=timeout, retries=0)
-    except DMARCRecordNotFound as error:
-        if _timed_out(error):
-            return _entry("warning", None, "The DMARC record could not be checked: DNS did not answer in time",
-                          Policy=None)
-        return _entry("warning", None, NO_DMARC, Policy=None)
-    except DMARCError as error:
-        if _timed_out(error):  # checkdmarc wraps some timeouts in its generic error
-            return _entry("warning", None, "The DMARC record could not be checked: DNS did not answer in time",
-                          Policy=None)
+    except DMARCError as error:  # DMARCRecordNotFound among them
+        why = _unanswered(error)
+        if why is not None:
+            return _unchecked("DMARC", why, Policy=None)
+        if isinstance(error, DMARCRecordNotFound):
+            return _entry("warning", None, NO_DMARC, Policy=None)
         return _entry("error", record, f"The DMARC record is not valid: {_said(error, domain, 'DMARC', DMARC_RULE)}",
                       Policy=None)
     policy = str(parsed["tags"].get("p", {}).get("value") or "") or None
@@ -105,13 +117,13 @@ def check_spf(domain: str, resolver: dns.resolver.Resolver, timeout: float) -> d
         found = query_spf_record(domain, resolver=resolver, timeout=timeout, retries=0)
         record = found["record"]
         parsed = parse_spf_record(record, domain, resolver=resolver, timeout=timeout, retries=0)
-    except SPFRecordNotFound as error:
-        if _timed_out(error):
-            return _entry("warning", None, "The SPF record could not be checked: DNS did not answer in time")
-        return _entry("ok", None, "No SPF record at the domain; the return-path host carries the SPF that counts")
-    except SPFError as error:
-        if _timed_out(error):
-            return _entry("warning", None, "The SPF record could not be checked: DNS did not answer in time")
+    except SPFError as error:  # SPFRecordNotFound among them
+        why = _unanswered(error)
+        if why is not None:
+            return _unchecked("SPF", why)
+        if isinstance(error, SPFRecordNotFound) and record is None:
+            return _entry("ok", None, "No SPF record at the domain; the return-path host carries the SPF that counts")
+        # Found, but an include: of it names a domain without SPF (a permerror for receivers).
         return _entry("error", record, f"The SPF record is not valid: {_said(error, domain, 'SPF', SPF_RULE)}")
     return _entry("ok", record, f"SPF is valid ({parsed['dns_lookups']} of 10 DNS lookups)")
 
