@@ -39,15 +39,25 @@ def main(argv: list[str]) -> int:
         return 2
 
     _in_the_project_venv()
+    from urllib.parse import urlencode
+
     from flask import g
-    from werkzeug.datastructures import MultiDict
 
     from octeth_domains import create_app
     from octeth_domains.api.doors import dispatch
+    from octeth_domains.config import ConfigError
 
-    app = create_app()
+    try:
+        app = create_app()
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    # The arguments' own bytes, form-encoded as a client would send them: one the terminal could not
+    # decode as UTF-8 meets the same answer as such bytes over HTTP, not an encoding error here.
+    body = urlencode([(os.fsencode(name), os.fsencode(value)) for name, value in pairs])
     with app.test_request_context(
-        "/api.php", method="POST", data=MultiDict(pairs), environ_base={"REMOTE_ADDR": "127.0.0.1"}
+        "/api.php", method="POST", data=body, content_type="application/x-www-form-urlencoded",
+        environ_base={"REMOTE_ADDR": "127.0.0.1"},
     ):
         response = dispatch(None)
         failed = "error_code" in g

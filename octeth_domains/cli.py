@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,43 @@ admin_cli = AppGroup("admin", help="Administrators and their AdminAPIKeys, for t
                      short_help="Administrators and their keys (admin.* commands).")
 
 
+NAME_MAX = 190  # the name columns' length (sql/mysql/0001_init.sql, 0008_admins.sql)
+
+
+def _name(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A group's, user's or administrator's name: printable text of 1 to NAME_MAX characters. An
+    argument the terminal could not decode arrives with surrogates, which no database can store."""
+    if value is None:
+        return None
+    if not value.strip():
+        raise click.BadParameter("is empty", ctx=ctx, param=param)
+    if any(0xD800 <= ord(char) <= 0xDFFF for char in value):
+        raise click.BadParameter("is not valid UTF-8 text", ctx=ctx, param=param)
+    if not value.isprintable():
+        raise click.BadParameter("holds a control character", ctx=ctx, param=param)
+    if len(value) > NAME_MAX:
+        raise click.BadParameter(f"is {len(value)} characters long; at most {NAME_MAX}", ctx=ctx, param=param)
+    return value
+
+
+def _password(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and (not value or any(0xD800 <= ord(char) <= 0xDFFF for char in value)):
+        raise click.BadParameter("must be non-empty UTF-8 text (an empty one could never sign in)",
+                                 ctx=ctx, param=param)
+    return value
+
+
+def _email(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    if not value:
+        return value
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError as error:
+        raise click.BadParameter(str(error), ctx=ctx, param=param) from None
+
+
 def _emit(obj: dict[str, Any]) -> None:
     click.echo(json.dumps(obj))
 
@@ -40,7 +78,11 @@ def _database():
 
 
 class _Friendly:
-    """Turn the data layer's errors into one line on stderr and exit status 1."""
+    """Turn the data layer's errors into one line on stderr and exit status 1; ``what`` names
+    the thing a refused insert would have duplicated (``a group named 'Demo'``)."""
+
+    def __init__(self, what: str = "") -> None:
+        self.what = what
 
     def __enter__(self) -> None:
         return None
@@ -51,7 +93,8 @@ class _Friendly:
         if isinstance(error, DatabaseUnavailable):
             raise click.ClickException(f"the database is unavailable: {error}")
         if isinstance(error, IntegrityError):
-            raise click.ClickException(f"already exists: {error}")
+            # The database's own words name its tables and keys: the command says what exists.
+            raise click.ClickException(f"{self.what} already exists" if self.what else "it already exists")
 
 
 @db_cli.command("upgrade")
@@ -63,15 +106,15 @@ def db_upgrade() -> None:
 
 
 @group_cli.command("create")
-@click.argument("name")
+@click.argument("name", callback=_name)
 @click.option("--permissions", default="User.Update", show_default=True, help="Comma-separated.")
-@click.option("--sender-domain-limit", type=click.IntRange(min=0), default=0, help="0 is unlimited.")
+@click.option("--sender-domain-limit", type=click.IntRange(min=0, max=2**31 - 1), default=0, help="0 is unlimited.")
 @click.option("--dns-template", default="Default", show_default=True)
 @click.option("--manual-approval", is_flag=True, help="Verified domains wait for an operator.")
 @click.option("--default-sender-domain", default="")
 def group_create(name, permissions, sender_domain_limit, dns_template, manual_approval, default_sender_domain):
     """Create a user group."""
-    with _Friendly(), _database().session() as db:
+    with _Friendly(f"a group named {name!r}"), _database().session() as db:
         group_id = users.create_group(
             db,
             name,
@@ -85,13 +128,13 @@ def group_create(name, permissions, sender_domain_limit, dns_template, manual_ap
 
 
 @user_cli.command("create")
-@click.argument("username")
-@click.option("--password", required=True)
-@click.option("--group", "group_name", required=True)
-@click.option("--email", default="")
+@click.argument("username", callback=_name)
+@click.option("--password", required=True, callback=_password)
+@click.option("--group", "group_name", required=True, callback=_name)
+@click.option("--email", default="", callback=_email)
 def user_create(username, password, group_name, email):
     """Create a user; prints its API key, the only time it is shown."""
-    with _Friendly(), _database().session() as db:
+    with _Friendly(f"a user named {username!r}"), _database().session() as db:
         group_id = users.group_id_by_name(db, group_name)
         if group_id is None:
             raise click.ClickException(f"no group named {group_name!r}")
@@ -109,30 +152,30 @@ def _rotate(rotate, name: str, who: str, fields: tuple[str, str]) -> None:
 
 
 @user_cli.command("apikey")
-@click.argument("username")
+@click.argument("username", callback=_name)
 def user_apikey(username):
     """Give a user a new API key; the old one stops working."""
     _rotate(users.rotate_api_key, username, "user", ("Username", "APIKey"))
 
 
 @admin_cli.command("create")
-@click.argument("name")
+@click.argument("name", callback=_name)
 def admin_create(name):
     """Create an administrator; prints its AdminAPIKey, the only time it is shown."""
-    with _Friendly(), _database().session() as db:
+    with _Friendly(f"an administrator named {name!r}"), _database().session() as db:
         admin_id, api_key = admins.create_admin(db, name)
     _emit({"AdminID": admin_id, "Name": name, "AdminAPIKey": api_key})
 
 
 @admin_cli.command("apikey")
-@click.argument("name")
+@click.argument("name", callback=_name)
 def admin_apikey(name):
     """Give an administrator a new AdminAPIKey; the old one stops working."""
     _rotate(admins.rotate_admin_key, name, "administrator", ("Name", "AdminAPIKey"))
 
 
 @domain_cli.command("status")
-@click.argument("domain_id", type=click.IntRange(min=1))
+@click.argument("domain_id", type=click.IntRange(min=1, max=2**63 - 1))
 @click.argument("status", type=click.Choice(STATUSES, case_sensitive=False))
 def domain_status(domain_id, status):
     """Set a domain's status as an administrator (Suspended, Blocked, Enabled to approve, …)."""
@@ -153,7 +196,7 @@ def _not_nan(ctx: click.Context, param: click.Parameter, value: float | None) ->
 @click.command("reverify", short_help="Re-verify the Enabled domains due; demote failing ones.")
 @click.option("--concurrency", type=click.IntRange(1, 256), default=32, show_default=True,
               help="Domains probed at once; each domain's lookups run side by side.")
-@click.option("--interval", type=click.IntRange(min=0), default=0, show_default=True,
+@click.option("--interval", type=click.IntRange(min=0, max=10 * 365 * 86400), default=0, show_default=True,
               help="Probe only domains whose last background probe is older than the run's start minus "
                    "this many seconds (0: every Enabled domain once per run).")
 @click.option("--claim-ttl", type=click.FloatRange(min=1, max=86400), default=None,
@@ -208,8 +251,15 @@ def stats_import(files):
     click.echo(summary.line())
 
 
+def _demo_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    # It names the key's file in the instance folder too (demo_api_key.<name>): no path, short.
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}", value):
+        raise click.BadParameter("letters, digits and . _ @ - only, at most 64", ctx=ctx, param=param)
+    return value
+
+
 @click.command("demo", short_help="Create the demo group and user; print the user's API key.")
-@click.option("--username", default="demo", show_default=True)
+@click.option("--username", default="demo", show_default=True, callback=_demo_name)
 def demo(username):
     """Make sure a demo group and user exist and print the user's API key.
 
@@ -335,9 +385,15 @@ def register(app: Flask) -> None:
 
 
 def _create_app() -> Flask:
-    from . import create_app
+    from flask.cli import NoAppException
 
-    return create_app()
+    from . import create_app
+    from .config import ConfigError
+
+    try:
+        return create_app()
+    except ConfigError as error:  # a setting that cannot work: one line, as every command's errors
+        raise NoAppException(str(error)) from None
 
 
 def _version() -> str:
@@ -367,6 +423,16 @@ class _Group(FlaskGroup):
 
     # Flask's own commands that stay, but not its maintenance commands of extensions.
     HIDDEN = {"limiter"}
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        # Flask prints an app that cannot load and goes on to "No such command": say it once, and stop.
+        from flask.cli import NoAppException, ScriptInfo
+
+        try:
+            ctx.ensure_object(ScriptInfo).load_app()
+        except NoAppException as error:
+            raise click.ClickException(error.format_message()) from None
+        return super().get_command(ctx, name)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return [name for name in super().list_commands(ctx) if name not in self.HIDDEN]

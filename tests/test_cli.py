@@ -89,6 +89,64 @@ def test_cli_errors_are_one_line_not_a_traceback(env):
     assert result.returncode == 1 and "no user" in result.stderr
 
 
+UNDECODABLE = os.fsdecode(b"\xff\xfe")  # bytes a terminal could not decode as UTF-8
+
+
+@pytest.mark.parametrize("args, said", [
+    (("domain", "status", "9" * 23, "Enabled"), "is not in the range"),
+    (("reverify", "--interval", "9" * 20), "is not in the range"),
+    (("admin", "create", ""), "is empty"),
+    (("admin", "create", UNDECODABLE), "is not valid UTF-8 text"),
+    (("group", "create", "a" * 191), "at most 190"),
+    (("group", "create", "tab\there"), "control character"),
+    (("user", "create", "u", "--password", "", "--group", "G"), "could never sign in"),
+    (("user", "create", "u", "--password", "x", "--group", "G", "--email", "not an email"), "@-sign"),
+    (("user", "apikey", UNDECODABLE), "is not valid UTF-8 text"),
+    (("demo", "--username", "../outside"), "letters, digits"),
+    (("demo", "--username", "\u00e9" * 300), "letters, digits"),
+    (("group", "create", "--sender-domain-limit", "9" * 30, "G2"), "is not in the range"),
+])
+def test_bad_arguments_are_one_line_and_store_nothing(env, app, args, said):
+    def rows():
+        with app.extensions["octeth_db"].session() as db:
+            return [db.one(f"SELECT COUNT(*) AS n FROM {{p}}{table}")["n"] for table in ("user_groups", "users", "admins")]
+
+    before = rows()
+    result = cli(env, *args, check=False)
+    assert result.returncode == 2 and said in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr and "Error" in result.stderr
+    assert rows() == before
+
+
+@pytest.mark.parametrize("kind", ["admin", "group", "user"])
+def test_a_name_taken_is_said_without_the_databases_words(env, kind):
+    cli(env, "group", "create", "G")
+    args = {"admin": ("admin", "create", "ops"), "group": ("group", "create", "G"),
+            "user": ("user", "create", "ann", "--password", "pw", "--group", "G")}[kind]
+    if kind != "group":
+        cli(env, *args)
+    result = cli(env, *args, check=False)
+    named = {"admin": "an administrator named 'ops'", "group": "a group named 'G'", "user": "a user named 'ann'"}
+    assert result.returncode == 1 and result.stderr.strip() == f"Error: {named[kind]} already exists", result.stderr
+
+
+def test_a_setting_that_cannot_work_is_one_line(env):
+    for args in (("db", "upgrade"), ("group", "create", "G")):
+        result = cli({**env, "OCTETH_DNS_TIMEOUT": "abc"}, *args, check=False)
+        assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+        assert result.stderr.strip() == "Error: OCTETH_DNS_TIMEOUT must be a number, not 'abc'"
+    shown = cli({**env, "OCTETH_DNS_TIMEOUT": "abc"}, "--help", check=False)
+    assert "Traceback" not in shown.stderr and "OCTETH_DNS_TIMEOUT must be a number" in shown.stderr
+    result = api_php({**env, "OCTETH_RATE_LIMIT": "garbage"}, "Command=user.senderdomain.list")
+    assert result.returncode == 2 and b"Traceback" not in result.stderr and b"OCTETH_RATE_LIMIT" in result.stderr
+
+
+def test_api_php_py_sends_undecodable_bytes_as_a_client_would(env, app):
+    result = api_php(env, "Command=user.senderdomain.list", f"APIKey={UNDECODABLE}")
+    assert result.returncode == 1 and b"Traceback" not in result.stderr
+    assert json.loads(result.stdout)["ErrorCode"] == [99998]
+
+
 def test_api_php_py_prints_the_body_the_http_door_sends(env, app):
     cli(env, "group", "create", "G")
     key = last_json(cli(env, "user", "create", "eve", "--password", "pw", "--group", "G"))["APIKey"]
