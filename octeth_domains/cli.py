@@ -237,6 +237,12 @@ def stats_import(files):
 
     from .senderdomains import stats as stats_import_service
 
+    for path in files:  # all of them, before any is imported
+        try:
+            stats_import_service.check_header(path)
+        except (stats_import_service.NotAccounting, OSError) as error:
+            raise click.ClickException(str(error) if isinstance(error, stats_import_service.NotAccounting)
+                                       else f"{path} cannot be read: {error.strerror or 'an input/output error'}")
     summary = stats_import_service.Summary()
     subdomain = current_app.config["EMAILCAMPAIGN_DNS_SUBDOMAIN"]
     with _Friendly(), _database().session() as db:

@@ -181,6 +181,47 @@ def test_a_file_that_grew_adds_only_what_was_appended(app, accounts, tmp_path):
                                       for day, v in book.expected["a.example"].items())
 
 
+def test_a_spreadsheets_byte_order_mark_and_a_huge_field_and_odd_days(app, accounts, tmp_path):
+    book = Accounting(_today())
+    user = accounts.user()
+    domain_id = insert_domain(app, user["UserID"], "a.example")
+    for days_ago in (0, 1):
+        book.add("d", "a.example", days_ago, "bounces@sl.a.example")
+    path = tmp_path / "acct-excel.csv"
+    book.write(path)
+    text = path.read_text()
+    lines = text.splitlines(keepends=True)
+    huge = "d,2026-05-23 10:00:00+0000,," + "x" * 200_000 + "@sl.a.example\n"  # over the CSV reader's 128 KiB
+    odd = ["d,0001-01-01 00:00:00+0000,,a@sl.a.example\n",  # no figure ever shows such a day
+           f"d,{(_today() + timedelta(days=3)).isoformat()} 00:00:00+0000,,a@sl.a.example\n"]
+    path.write_bytes(b"\xef\xbb\xbf" + "".join([lines[0], lines[1], huge, *odd, *lines[2:]]).encode())
+    line = _import(app, path)
+    assert "1 file(s) imported" in line and "2 records (2 delivered" in line and "3 unreadable" in line, line
+    assert _stats_rows(app) == sorted((domain_id, day, v["Sent"], v["Delivered"], v["Bounced"], v["Complaints"])
+                                      for day, v in book.expected["a.example"].items())
+
+
+@pytest.mark.parametrize("content", [b"name,email\nann,a@example.com\n", b"\x00\x01\x02binary\n",
+                                     b"type,orig\nd,a@sl.a.example\n", b"\n\n"])
+def test_a_file_that_is_not_an_accounting_file_is_refused_and_not_remembered(app, tmp_path, content):
+    path = tmp_path / "not-accounting.csv"
+    path.write_bytes(content)
+    good = tmp_path / "acct.csv"
+    Accounting(_today()).write(good)
+    result = app.test_cli_runner().invoke(args=["stats", "import", str(good), str(path)])
+    assert result.exit_code == 1 and "is not a PowerMTA accounting file" in result.output, result.output
+    assert "Traceback" not in result.output
+    with app.extensions["octeth_db"].session() as db:  # neither file: they are checked before any import
+        assert db.query("SELECT FileName FROM {p}sender_domain_stats_files") == []
+
+
+@pytest.mark.parametrize("content", [b"", b"type,timeLogged,or"])
+def test_a_file_just_opened_is_nothing_to_import_yet(app, tmp_path, content):
+    path = tmp_path / "acct-new.csv"
+    path.write_bytes(content)
+    assert "0 file(s) imported, 1 already imported" in _import(app, path)
+
+
 @pytest.mark.parametrize("days, expected", [("7", 7), ("0", 1), ("-3", 1), ("1000", 365), ("abc", 30), ("", None),
                                             ("+12", 12), (" 40 ", 40), ("9" * 13, 365), ("-" + "9" * 13, 1),
                                             ("9" * 5000, 365), ("7.5", 30)])

@@ -15,7 +15,7 @@ import csv
 import hashlib
 import os
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from email.utils import parseaddr
 from typing import Callable, Iterable
 
@@ -24,6 +24,7 @@ from ..models import senderdomains as model
 from ..models import stats
 
 COUNTED = {"d": 1, "b": 2, "f": 3}  # record type -> column (Sent is 0)
+EARLIEST = "1970-01-01"
 _TIME_FORMATS = ("%Y-%m-%d %H:%M:%S%z", "%Y-%m-%d %H:%M:%S %z", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S")
 
 
@@ -110,11 +111,44 @@ def _hash(path: str, size: int) -> str:
     return digest.hexdigest()
 
 
-def _records(path: str, start: int, size: int, progress: Callable[[int], None] | None) -> Iterable[dict[str, str]]:
-    """The records of the file's first ``size`` bytes that begin at or after ``start``."""
+REQUIRED = ("type", "timelogged", "orig")  # the fields a record is counted by
+
+
+class NotAccounting(ValueError):
+    """A file whose first line is not an accounting file's header: importing it would count
+    nothing and remember it as imported."""
+
+
+def _field_names(header: bytes) -> list[str]:
+    # utf-8-sig: a spreadsheet that saved the file puts a byte-order mark before the first name.
+    try:
+        return next(csv.reader([header.decode("utf-8-sig", "replace")]), [])
+    except csv.Error:
+        return []
+
+
+def check_header(path: str) -> None:
+    """Raise :class:`NotAccounting` unless the file's first line names the fields counted. A file
+    with no complete line yet (PowerMTA has just opened it) has nothing to check, nor to import."""
+    with open(path, "rb") as handle:
+        first = handle.readline(1 << 20)
+    if not first.endswith(b"\n"):
+        return
+    names = {name.strip().lower() for name in _field_names(first)}
+    missing = [name for name in REQUIRED if name not in names]
+    if missing:
+        shown = ", ".join({"timelogged": "timeLogged"}.get(name, name) for name in missing)
+        raise NotAccounting(f"{os.path.basename(path)} is not a PowerMTA accounting file: its first line"
+                            f" names no {shown} field")
+
+
+def _records(path: str, start: int, size: int, progress: Callable[[int], None] | None,
+             counts: Summary) -> Iterable[dict[str, str]]:
+    """The records of the file's first ``size`` bytes that begin at or after ``start``; a record
+    the CSV reader refuses (a field over its 128 KiB limit) is counted unreadable and skipped."""
     with open(path, "rb") as handle:
         header = handle.readline()
-        names = next(csv.reader([header.decode("utf-8", "replace")]), [])
+        names = _field_names(header)
         if start > handle.tell():
             handle.seek(start)
         done = 0
@@ -133,12 +167,23 @@ def _records(path: str, start: int, size: int, progress: Callable[[int], None] |
         if progress is not None:
             progress(handle.tell())
             done = handle.tell()
-        yield from csv.DictReader(lines(), fieldnames=names)
+        reader = csv.reader(lines())  # it reads on after an error, at the next record
+        while True:
+            try:
+                values = next(reader)
+            except StopIteration:
+                return
+            except csv.Error:
+                counts.unreadable += 1
+                continue
+            yield dict(zip(names, values))
 
 
 def import_file(db: Connection, path: str, summary: Summary, default_subdomain: str,
                 progress: Callable[[int], None] | None = None) -> bool:
-    """Add one accounting file's records to the stats; False when it was imported before."""
+    """Add one accounting file's records to the stats; False when it was imported before.
+    :class:`NotAccounting` for a file that is not an accounting file (nothing is remembered)."""
+    check_header(path)
     size = _complete_size(path)
     content_hash = _hash(path, size)
     name = os.path.basename(path)
@@ -154,9 +199,9 @@ def import_file(db: Connection, path: str, summary: Summary, default_subdomain: 
     hosts = _sender_domain_by_host(db, default_subdomain)
     figures: dict[tuple[int, str], list[int]] = {}
     counts = Summary()
-    for record in _records(path, start, size, progress):
-        record = {(key or "").strip().lower(): (value or "") for key, value in record.items()
-                  if not isinstance(value, list)}
+    latest = (datetime.now(timezone.utc) + timedelta(days=1)).date().isoformat()
+    for record in _records(path, start, size, progress, counts):
+        record = {(key or "").strip().lower(): (value or "") for key, value in record.items()}
         column = COUNTED.get(record.get("type", "").strip().lower())
         if column is None:
             continue
@@ -164,7 +209,8 @@ def import_file(db: Connection, path: str, summary: Summary, default_subdomain: 
         domain = _address_domain(record.get("orig", ""))
         if not domain and column == 3:
             domain = _address_domain(record.get("header_from", ""))
-        if day is None or not domain:
+        # A day no figure ever shows (before the epoch, or later than tomorrow: a clock gone wrong).
+        if day is None or not domain or not EARLIEST <= day <= latest:
             counts.unreadable += 1
             continue
         counts.records += 1
