@@ -85,6 +85,10 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
     def http_error(error: HTTPException):  # outside the doors: unknown paths and methods
         from flask import request
 
+        if request.path == web.bp.url_prefix or request.path.startswith(web.bp.url_prefix + "/"):
+            from .web.errors import unrouted
+
+            return unrouted(error)  # a person reads a page there, never the API's JSON
         return envelope.render_error(envelope.from_http_exception(error, request.path.startswith("/api")))
 
     hooks.load_plugins(app)

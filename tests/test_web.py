@@ -335,6 +335,15 @@ def test_someone_elses_domain_is_not_found(domain_app, visitor):
     assert other.get(f"/{domain_id}").status_code == 200
 
 
+@pytest.mark.parametrize("method, path, status", [("GET", "/nope", 404), ("GET", "/-1", 404), ("GET", "/1/nope", 404),
+                                                  ("GET", "/logout", 405), ("PUT", "/", 405), ("GET", "//x", 404)])
+def test_a_path_or_method_the_pages_do_not_have_is_a_page_not_the_apis_json(visitor, method, path, status):
+    response = visitor.client.open(PAGES + path, method=method, base_url=visitor.base_url)
+    assert response.status_code == status and response.mimetype == "text/html", response.get_data()[:200]
+    assert "ErrorCode" not in response.get_data(as_text=True)
+    assert "Back to your sender domains" in response.get_data(as_text=True)
+
+
 # Set up automatically -------------------------------------------------------------------------
 
 @pytest.fixture

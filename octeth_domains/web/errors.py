@@ -43,3 +43,15 @@ def _unavailable(error: DatabaseUnavailable):
 def _http_error(error: HTTPException):
     # Werkzeug's own descriptions are fixed texts, never anything the request carried.
     return page(error.name, error.description or error.name, error.code or 500)
+
+
+def unrouted(error: HTTPException):
+    """A path or method under the pages that no page has. Flask routes such a request to no
+    blueprint, so neither the pages' handlers nor their template context and headers apply by
+    themselves: they are applied here, for a page rather than the API's JSON."""
+    from .csrf import token
+    from .guard import HEADERS
+
+    body = render_template("web/error.html", title=error.name, message=error.description or error.name,
+                           csrf_token=token)
+    return body, error.code or 404, {**HEADERS, "Cache-Control": "no-store"}
