@@ -470,6 +470,16 @@ def test_cloudflare_follows_pagination(cloudflare: Harness) -> None:
     assert server.writes() == []
 
 
+def test_cloudflare_pages_without_end_are_an_error_not_hours(cloudflare: Harness) -> None:
+    server = t.cast(FakeCloudflare, cloudflare.server)
+    server.endless = True
+    started = time.monotonic()
+    with pytest.raises(ProviderError) as info, cloudflare.provider() as provider:
+        provider.ensure_records(ZONE, [OURS[-1]])
+    assert "more than 200 pages" in str(info.value) and time.monotonic() - started < 30
+    assert len(server.requests) <= 201 + 5 and server.writes() == []
+
+
 def test_cloudflare_quoted_txt_counts_as_present(cloudflare: Harness) -> None:
     server = t.cast(FakeCloudflare, cloudflare.server)
     server._store(server.zone_id(ZONE), {

@@ -51,6 +51,9 @@ class Cloudflare(Provider):
     #: Page sizes asked for: Cloudflare allows at most 50 zones per page.
     zones_per_page = 50
     records_per_page = 100
+    #: A bound on any one list: an answer claiming endless pages (a proxy's, or a fake API's)
+    #: must not hold a request for hours. 200 pages of 100 records is a zone few have.
+    max_pages = 200
 
     def _headers(self) -> dict[str, str]:
         return {
@@ -107,6 +110,9 @@ class Cloudflare(Provider):
             total_pages = info.get("total_pages")
             if not result or not isinstance(total_pages, int) or page >= total_pages:
                 return items
+            if page >= self.max_pages:
+                raise self._error(f"{self.label} answered with more than {self.max_pages} pages of {path}"
+                                  f" ({per_page} to a page); this service reads no more than that.")
             page += 1
 
     # -- Provider ------------------------------------------------------
