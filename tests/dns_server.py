@@ -142,6 +142,15 @@ class DNSServer:
             key = (_key(name), rtype)
             self._put(key, self._records.get(key, []) + [rr])
 
+    def answer_about(self, name: str, other: str | None) -> None:
+        """Answer queries about ``name`` with the records of ``other`` (owned by ``other``), as a
+        broken server would; ``None`` ends it."""
+        with self._lock:
+            if other is None:
+                self.wrong_owner.pop(_key(name), None)
+            else:
+                self.wrong_owner[_key(name)] = _key(other)
+
     def fail(self, name: str, rcode: str = "SERVFAIL") -> None:
         """Answer every query about ``name`` with ``rcode`` (SERVFAIL, REFUSED, ...), as a broken
         or misconfigured server would; :meth:`clear` or ``fail(name, "NOERROR")`` ends it."""
@@ -194,6 +203,9 @@ class DNSServer:
             self.silent = False
             self.delay = 0.0
             self.failing: dict[str, int] = {}  # name -> the RCODE every query about it gets
+            # name -> the name its answers are owned by: a broken server answering about another name
+            self.wrong_owner: dict[str, str] = {}
+            self.always_truncated = False  # every answer cut short (TC, no records), over TCP too
 
 
         for zone in self._initial_zones:
@@ -294,6 +306,12 @@ class DNSServer:
             if failing is not None:
                 reply.header.rcode = failing
                 return reply
+            if self.always_truncated:
+                reply.header.tc = 1
+                return reply
+            elsewhere = self.wrong_owner.get(_key(qname))
+            if elsewhere is not None:
+                qname = elsewhere  # the records of that name, sent as the answer to this question
 
             if zone is None:
                 reply.header.rcode = RCODE.REFUSED

@@ -222,6 +222,27 @@ def test_timeout_when_nobody_answers(api_, app_, world):
     assert body["Status"] == "Approval Pending"
 
 
+@pytest.mark.parametrize("broken", ["an answer about another name", "an answer still truncated over TCP"])
+def test_a_broken_servers_answer_is_not_a_missing_record_and_never_demotes(api_, app_, world, broken):
+    domain_id, records = create(api_)
+    world.publish(SL, "CNAME", TRACKING)
+    world.publish(TRACK, "CNAME", TRACKING)
+    world.publish("victim.example.com", "CNAME", "elsewhere.example.",  # what the broken servers send instead
+                  on=[world.resolver, *world.authorities])
+    assert diagnose(api_, domain_id)[0]["Status"] == "Enabled"
+    for server in (world.resolver, *world.authorities):
+        if broken == "an answer about another name":
+            server.answer_about(SL, "victim.example.com")
+        else:
+            server.always_truncated = True
+    forget(app_, domain_id, records)
+    body, diagnostics = diagnose(api_, domain_id)
+    assert diagnostics[SL]["Reason"] == "servfail", diagnostics[SL]
+    assert (body["IsVerified"], body["Status"]) == (False, "Enabled")
+    stored = api_.get(DomainID=domain_id)[1]["SenderDomain"]["VerificationMeta"]["DNSRecords"]
+    assert stored[SL][2] is True  # a transient answer leaves the stored flag alone
+
+
 def test_verify_all_gives_reasons(api_, world):
     domain_id, _ = create(api_)
     world.publish(SL, "CNAME", "someone-else.example.")

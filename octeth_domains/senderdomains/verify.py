@@ -184,6 +184,9 @@ def _read(message: dns.message.Message, qname: dns.name.Name, rtype: str) -> Rep
     rcode = message.rcode()
     if rcode not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
         return Reply("servfail", message=message)
+    if message.flags & dns.flags.TC:
+        # Still cut short (over TCP too): no whole answer to judge by, so not a "missing" record.
+        return Reply("servfail", message=message)
     wanted = dns.rdatatype.from_text(rtype)
     name, cname, values = qname, None, ()
     for _ in range(_MAX_CHAIN):
@@ -198,6 +201,9 @@ def _read(message: dns.message.Message, qname: dns.name.Name, rtype: str) -> Rep
         if name == qname:
             cname = target.to_text()
         name = target
+    if not values and cname is None and any(rrset.name != qname for rrset in message.answer):
+        # Records about another name only: a broken server's answer, not proof the record is absent.
+        return Reply("servfail", message=message)
     status = "nxdomain" if rcode == dns.rcode.NXDOMAIN else "answer"
     return Reply(status, values, cname, message)
 
