@@ -107,6 +107,11 @@ def test_a_user_sets_up_a_domain_from_start_to_finish(browser, site, user, dns):
     warning = page.locator("#regenerate-warning")
     expect(page.locator("#preview-mfrom")).to_have_text("sl.example.com")
     expect(warning).to_be_hidden()
+    subdomain.fill("SL")  # the default in other letters: the same hosts, stored in lower case
+    expect(page.locator("#preview-mfrom")).to_have_text("sl.example.com")
+    expect(warning).to_be_hidden()
+    subdomain.fill("Mail")
+    expect(page.locator("#preview-mfrom")).to_have_text("mail.example.com")
     subdomain.fill("mail")
     expect(page.locator("#preview-mfrom")).to_have_text("mail.example.com")
     expect(page.locator("#preview-track")).to_have_text("track-mail.example.com")

@@ -69,8 +69,9 @@
     var LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?$/;
     var RULE = "letters, digits and hyphens only, at most 32, no hyphen first or last";
 
+    // Hosts are stored in lower case, so "EM" and "em" are one layout (no regeneration either).
     function effective(value, fallback) {
-      return value === "" ? fallback : value;
+      return (value === "" ? fallback : value).toLowerCase();
     }
 
     function refusal(input, name) {
