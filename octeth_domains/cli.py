@@ -35,14 +35,19 @@ admin_cli = AppGroup("admin", help="Administrators and their AdminAPIKeys, for t
 NAME_MAX = 190  # the name columns' length (sql/mysql/0001_init.sql, 0008_admins.sql)
 
 
+def _undecodable(value: str) -> bool:
+    # An argument the terminal could not decode as UTF-8 arrives with surrogates (PEP 383).
+    return any(0xD800 <= ord(char) <= 0xDFFF for char in value)
+
+
 def _name(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """A group's, user's or administrator's name: printable text of 1 to NAME_MAX characters. An
-    argument the terminal could not decode arrives with surrogates, which no database can store."""
+    """A group's, user's or administrator's name: printable text of 1 to NAME_MAX characters,
+    which every database can store."""
     if value is None:
         return None
     if not value.strip():
         raise click.BadParameter("is empty", ctx=ctx, param=param)
-    if any(0xD800 <= ord(char) <= 0xDFFF for char in value):
+    if _undecodable(value):
         raise click.BadParameter("is not valid UTF-8 text", ctx=ctx, param=param)
     if not value.isprintable():
         raise click.BadParameter("holds a control character", ctx=ctx, param=param)
@@ -52,7 +57,7 @@ def _name(ctx: click.Context, param: click.Parameter, value: str | None) -> str 
 
 
 def _password(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    if value is not None and (not value or any(0xD800 <= ord(char) <= 0xDFFF for char in value)):
+    if value is not None and (not value or _undecodable(value)):
         raise click.BadParameter("must be non-empty UTF-8 text (an empty one could never sign in)",
                                  ctx=ctx, param=param)
     return value
@@ -240,9 +245,10 @@ def stats_import(files):
     for path in files:  # all of them, before any is imported
         try:
             stats_import_service.check_header(path)
-        except (stats_import_service.NotAccounting, OSError) as error:
-            raise click.ClickException(str(error) if isinstance(error, stats_import_service.NotAccounting)
-                                       else f"{path} cannot be read: {error.strerror or 'an input/output error'}")
+        except stats_import_service.NotAccounting as error:
+            raise click.ClickException(str(error))
+        except OSError as error:
+            raise click.ClickException(f"{path} cannot be read: {error.strerror or 'an input/output error'}")
     summary = stats_import_service.Summary()
     subdomain = current_app.config["EMAILCAMPAIGN_DNS_SUBDOMAIN"]
     with _Friendly(), _database().session() as db:

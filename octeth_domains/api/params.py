@@ -9,8 +9,8 @@ another value than the next.
 from __future__ import annotations
 
 import io
-import logging
 import json
+import logging
 import re
 from typing import Any, Iterable, Iterator, Mapping
 
@@ -214,6 +214,15 @@ def parse_id(value: Any) -> int | None:
     if isinstance(value, int) and 0 <= value <= ID_MAX:
         return value
     return None
+
+
+def clamped_int(text: str, low: int, high: int) -> int:
+    """``text``, a signed decimal integer (a caller has checked it is one), clamped to
+    ``low..high`` however many digits it has."""
+    digits = text.lstrip("+-").lstrip("0") or "0"
+    # Python refuses to convert more than 4,300 digits; a number that long is past any bound here.
+    value = int(digits) if len(digits) <= 4300 else high + 1
+    return min(max(-value if text.startswith("-") else value, low), high)
 
 
 class Boolean(fields.Field):

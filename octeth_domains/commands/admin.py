@@ -15,7 +15,7 @@ from marshmallow import Schema, fields
 from ..api import catalog, openapi
 from ..api.auth import USER_ID_MISSING, USER_NOT_FOUND, Caller, user_named_by_admin
 from ..api.envelope import APIError
-from ..api.params import parse_id
+from ..api.params import clamped_int, parse_id
 from ..api.registry import command
 from ..db import get_db
 from ..models import senderdomains as model
@@ -120,11 +120,7 @@ def _offset(raw: Any) -> int:
         return 0
     if isinstance(raw, str):
         text = raw.strip(" \t\n\r\v\f")
-        if not re.fullmatch(r"[+-]?[0-9]+", text):
-            return 0
-        digits = text.lstrip("+-").lstrip("0") or "0"
-        # Python refuses to convert more than 4,300 digits; past 16 the value is past the end.
-        raw = (OFFSET_MAX if len(digits) > 16 else int(digits)) * (-1 if text.startswith("-") else 1)
+        return clamped_int(text, 0, OFFSET_MAX) if re.fullmatch(r"[+-]?[0-9]+", text) else 0
     if not isinstance(raw, int):
         return 0
     return min(max(raw, 0), OFFSET_MAX)

@@ -88,8 +88,8 @@ def sender_domain_send_test(args: dict[str, Any], caller: Caller) -> dict[str, A
     mid = sendtest.message_id()
     mail_from = f"{config['OCTETH_SENDTEST_FROM_PREFIX']}@{hosts.return_path}"
     try:
-        sendtest.send(config["OCTETH_SMTP_URL"], sendtest.build(domain, hosts, to_on_the_wire, subject, mid, mail_from),
-                      mail_from, to_on_the_wire)
+        mail = sendtest.build(domain, hosts, to_on_the_wire, subject, mid, mail_from)
+        sendtest.send(config["OCTETH_SMTP_URL"], mail, mail_from, to_on_the_wire)
     except sendtest.SendFailed as error:
         code, message, status = DELIVERY_FAILED
         raise APIError(code, f"{message}: {error}", status) from None

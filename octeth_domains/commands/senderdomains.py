@@ -12,7 +12,7 @@ from marshmallow import Schema, ValidationError, fields
 
 from ..api.auth import USER_ID_MISSING, USER_NOT_FOUND, Caller
 from ..api.envelope import APIError
-from ..api.params import Boolean, Identifier, Text
+from ..api.params import Boolean, Identifier, Text, clamped_int
 from ..api.registry import command
 from ..db import get_db
 from ..models import senderdomains as model
@@ -62,10 +62,7 @@ def _stats_days(raw: Any) -> int:
     text = str(raw).strip()
     if not re.fullmatch(r"[+-]?\d+", text):
         return STATS_DAYS_DEFAULT
-    # Clamped however many digits it has; Python refuses to convert more than 4300 of them.
-    digits = text.lstrip("+-").lstrip("0") or "0"
-    value = int(digits) if len(digits) <= 6 else STATS_DAYS_MAX + 1
-    return min(max(-value if text.startswith("-") else value, 1), STATS_DAYS_MAX)
+    return clamped_int(text, 1, STATS_DAYS_MAX)
 
 
 class CreateSchema(Schema):

@@ -120,11 +120,13 @@ class NotAccounting(ValueError):
 
 
 def _field_names(header: bytes) -> list[str]:
+    """The header's field names as records are read by: stripped, lower case."""
     # utf-8-sig: a spreadsheet that saved the file puts a byte-order mark before the first name.
     try:
-        return next(csv.reader([header.decode("utf-8-sig", "replace")]), [])
+        names = next(csv.reader([header.decode("utf-8-sig", "replace")]), [])
     except csv.Error:
         return []
+    return [name.strip().lower() for name in names]
 
 
 def check_header(path: str) -> None:
@@ -134,7 +136,7 @@ def check_header(path: str) -> None:
         first = handle.readline(1 << 20)
     if not first.endswith(b"\n"):
         return
-    names = {name.strip().lower() for name in _field_names(first)}
+    names = _field_names(first)
     missing = [name for name in REQUIRED if name not in names]
     if missing:
         shown = ", ".join({"timelogged": "timeLogged"}.get(name, name) for name in missing)
@@ -201,7 +203,6 @@ def import_file(db: Connection, path: str, summary: Summary, default_subdomain: 
     counts = Summary()
     latest = (datetime.now(timezone.utc) + timedelta(days=1)).date().isoformat()
     for record in _records(path, start, size, progress, counts):
-        record = {(key or "").strip().lower(): (value or "") for key, value in record.items()}
         column = COUNTED.get(record.get("type", "").strip().lower())
         if column is None:
             continue

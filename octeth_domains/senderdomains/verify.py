@@ -182,10 +182,8 @@ def _value_text(rtype: str, rdata: Any) -> str:
 
 def _read(message: dns.message.Message, qname: dns.name.Name, rtype: str) -> Reply:
     rcode = message.rcode()
-    if rcode not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
-        return Reply("servfail", message=message)
-    if message.flags & dns.flags.TC:
-        # Still cut short (over TCP too): no whole answer to judge by, so not a "missing" record.
+    # An error, or an answer still cut short over TCP: nothing to judge by, not a "missing" record.
+    if rcode not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN) or message.flags & dns.flags.TC:
         return Reply("servfail", message=message)
     wanted = dns.rdatatype.from_text(rtype)
     name, cname, values = qname, None, ()

@@ -49,9 +49,10 @@ def unrouted(error: HTTPException):
     """A path or method under the pages that no page has. Flask routes such a request to no
     blueprint, so neither the pages' handlers nor their template context and headers apply by
     themselves: they are applied here, for a page rather than the API's JSON."""
-    from .csrf import token
-    from .guard import HEADERS
+    from flask import make_response
+
+    from . import csrf, guard
 
     body = render_template("web/error.html", title=error.name, message=error.description or error.name,
-                           csrf_token=token)
-    return body, error.code or 404, {**HEADERS, "Cache-Control": "no-store"}
+                           **csrf._template_token())
+    return guard._headers(make_response(body, error.code or 404))
