@@ -39,6 +39,12 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
         count = app.config["OCTETH_TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=0, x_prefix=0)
 
+    if app.config["OCTETH_TRUSTED_HOSTS"]:
+        # Flask refuses any other Host (400): links the service builds from the request's host,
+        # such as dns.connect's RedirectURI, then name only hosts the operator listed.
+        app.config["TRUSTED_HOSTS"] = list(app.config["OCTETH_TRUSTED_HOSTS"])
+        app.wsgi_app = _host_as_checked(app.wsgi_app, app.config["OCTETH_TRUSTED_HOSTS"][0].lstrip("."))
+
     db.init_app(app)
     redis_client = _redis_client(app.config["OCTETH_REDIS_URL"])
     app.extensions["octeth_redis"] = redis_client
@@ -98,6 +104,20 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
     app.extensions["octeth_reverify"] = reverify.RunSettings(
         app.extensions["octeth_senderdomains"], claim_ttl=float(app.config["OCTETH_REVERIFY_CLAIM_TTL"]),
         dns_timeout=float(app.config["OCTETH_REVERIFY_DNS_TIMEOUT"]))
+    return app
+
+
+def _host_as_checked(wsgi_app, health_host: str):
+    def app(environ, start_response):
+        if environ.get("PATH_INFO") == "/health":
+            # Load balancers and orchestrators probe by address (Host: 10.0.0.5:8080); the
+            # answer builds no link, so any Host is taken as the first trusted name.
+            environ["HTTP_HOST"] = health_host
+        elif "HTTP_HOST" in environ:
+            # Host names are case-insensitive; werkzeug compares the header with the list as sent.
+            environ["HTTP_HOST"] = environ["HTTP_HOST"].lower()
+        return wsgi_app(environ, start_response)
+
     return app
 
 

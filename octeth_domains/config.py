@@ -27,6 +27,41 @@ def _proxies(env: Mapping[str, str]) -> int:
     return count
 
 
+_HOST_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\Z")
+
+
+def _trusted_hosts(env: Mapping[str, str]) -> tuple[str, ...] | None:
+    """``OCTETH_TRUSTED_HOSTS``: the names a request's ``Host`` may carry (Flask's
+    ``TRUSTED_HOSTS``), ASCII (punycode) and lower case; a leading dot admits the name and every
+    name under it. None (the default) admits any."""
+    import idna
+
+    hosts = []
+    for part in env.get("OCTETH_TRUSTED_HOSTS", "").split(","):
+        entry = part.strip().lower()
+        if not entry:
+            continue
+        suffix, name = (".", entry[1:]) if entry.startswith(".") else ("", entry)
+        name = name[:-1] if name.endswith(".") else name
+        try:
+            address = ipaddress.ip_address(name.strip("[]"))
+        except ValueError:
+            address = None
+        if address is not None and (address.version == 6 or suffix):
+            # werkzeug compares the part before the first ":", which no IPv6 address survives.
+            raise ConfigError(f"OCTETH_TRUSTED_HOSTS: {part.strip()!r}: list a host name or an IPv4 address")
+        if address is None:
+            try:
+                name = idna.encode(name, uts46=True).decode("ascii") if not name.isascii() else name
+            except (idna.IDNAError, UnicodeError):
+                name = ""
+            if not all(_HOST_LABEL.match(label) for label in name.split(".")) or len(name) > 253:
+                raise ConfigError(f"OCTETH_TRUSTED_HOSTS: {part.strip()!r} is not a host name "
+                                  "(a name, '.name' for every name under it, or an IPv4 address; no port)")
+        hosts.append(suffix + name)
+    return tuple(hosts) or None
+
+
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name, "").strip()
     if not raw:
@@ -173,6 +208,7 @@ def from_environment(instance_path: str, env: Mapping[str, str] | None = None,
         "OCTETH_DATABASE_QUERY_TIMEOUT": _seconds(env, "OCTETH_DATABASE_QUERY_TIMEOUT", 5.0),
         "OCTETH_DATABASE_POOL_SIZE": _int(env, "OCTETH_DATABASE_POOL_SIZE", 10),
         "OCTETH_TRUSTED_PROXIES": _proxies(env),
+        "OCTETH_TRUSTED_HOSTS": _trusted_hosts(env),
         "OCTETH_REDIS_URL": env.get("OCTETH_REDIS_URL") or None,
         "OCTETH_REDIS_KEY_PREFIX": env.get("OCTETH_REDIS_KEY_PREFIX", "octeth"),
         "OCTETH_DNS_SERVERS": parse_dns_servers(env.get("OCTETH_DNS_SERVERS", "")),

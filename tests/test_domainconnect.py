@@ -72,6 +72,10 @@ def run_cli(app, *args):
 
 @pytest.fixture
 def connect_app(connect_env, provider, dns):
+    return connected_app(connect_env, provider, dns)
+
+
+def connected_app(connect_env, provider, dns):
     app = create_app(connect_env)
     app.config["TESTING"] = True
     app.extensions["octeth_db"].upgrade()
@@ -229,6 +233,34 @@ def test_a_redirect_uri_must_be_ours(client, provider):
     assert legacy["Errors"][0]["Code"] == 5
     body = client.connect(DomainID=domain_id, RedirectURI="https://app.octeth.example/back?x=1")
     assert dict(split(body["URL"])[3])["redirect_uri"] == "https://app.octeth.example/back?x=1"
+
+
+def test_the_redirect_uri_names_only_trusted_hosts(connect_env, provider, dns):
+    # Without OCTETH_TRUSTED_HOSTS the request's own host is one of "ours": whoever sets the Host
+    # header gets a signed link back to it.
+    open_app = connected_app(connect_env, provider, dns)
+    open_client = Client(open_app, Accounts(open_app).user(dns_template="Full")["APIKey"])
+    domain_id = open_client.create("news.example.com")
+    body = open_client.http.post("/api/v1/dns.connect", headers={"Host": "evil.example"}, json={
+        "APIKey": open_client.api_key, "DomainID": domain_id, "RedirectURI": "https://evil.example/x"}).get_json()
+    assert dict(split(body["URL"])[3])["redirect_uri"] == "https://evil.example/x"
+
+    app = connected_app({**connect_env, "OCTETH_TRUSTED_HOSTS": "octeth.example, localhost"}, provider, dns)
+    client = Client(app, Accounts(app).user(dns_template="Full")["APIKey"])
+    domain_id = client.create("news.example.com")
+    for door in ("/api/v1/dns.connect", "/api.php"):
+        response = client.http.post(door, headers={"Host": "evil.example"}, data={
+            "Command": "dns.connect", "APIKey": client.api_key, "DomainID": domain_id,
+            "RedirectURI": "https://evil.example/x"})
+        assert response.status_code == 400, door
+        assert response.get_json()["ErrorCode"] == 100001, door
+    ours = {"Host": "Octeth.Example"}  # a host name in any case
+    body = client.http.post("/api/v1/dns.connect", headers=ours, json={
+        "APIKey": client.api_key, "DomainID": domain_id, "RedirectURI": "https://evil.example/x"}).get_json()
+    assert body["Errors"][0]["Code"] == 5, body
+    body = client.http.post("/api/v1/dns.connect", headers=ours, json={
+        "APIKey": client.api_key, "DomainID": domain_id}).get_json()
+    assert dict(split(body["URL"])[3])["redirect_uri"] == f"http://octeth.example{PAGES}/{domain_id}/connected"
 
 
 # The codes --------------------------------------------------------------------------------------
