@@ -25,6 +25,7 @@ from typing import Any
 import dns.exception
 import dns.resolver
 import requests
+import urllib3
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
@@ -333,7 +334,8 @@ class Discovery:
 
 
 def _https_url(value: Any) -> str | None:
-    if not isinstance(value, str):
+    if not isinstance(value, str) or len(value) > 2000 or not value.isascii() or not value.isprintable() or (
+            " " in value):  # the user's browser is sent there, and a page shows it
         return None
     parsed = urllib.parse.urlsplit(value)
     if parsed.scheme != "https" or not parsed.hostname or parsed.query or parsed.fragment:
@@ -356,13 +358,37 @@ def _refuse_private(url: str, what: str) -> None:
             raise NotSupported(f"{what} is at a private address ({address}), which this service does not call")
 
 
+#: The most of an answer read from a Domain Connect host. Settings and a template's status are a
+#: few hundred bytes; the host is named by the domain's own DNS, so its owner may serve anything.
+MAX_ANSWER_BYTES = 64 * 1024
+
+
 def _get(session: requests.Session, url: str, timeout: float, what: str,
          allow_private: bool = False) -> requests.Response:
+    """The answer to a GET of ``url``, its body read whole within ``timeout`` seconds and
+    :data:`MAX_ANSWER_BYTES` (requests' own timeout bounds each read of the socket, not the
+    whole answer: a server sending a byte a second would hold the request's thread for ever)."""
     if not allow_private:
         _refuse_private(url, what)
+    started = time.monotonic()
     try:
         # Never followed: the address asked is the one DNS named, nothing the answer points to.
-        return session.get(url, timeout=timeout, allow_redirects=False, headers={"Accept": "application/json"})
+        response = session.get(url, timeout=timeout, allow_redirects=False, stream=True,
+                               headers={"Accept": "application/json"})
+        with response:
+            body = bytearray()
+            # read1: what has arrived (iter_content would wait for each whole chunk).
+            while chunk := response.raw.read1(8192, decode_content=True):
+                body += chunk
+                if len(body) > MAX_ANSWER_BYTES:
+                    raise NotSupported(f"{what} answered more than {MAX_ANSWER_BYTES // 1024} KiB")
+                if time.monotonic() - started > timeout:
+                    raise requests.Timeout()
+            response._content = bytes(body)  # what .json() and .text read
+    except urllib3.exceptions.ReadTimeoutError:
+        raise Unreachable(f"{what} did not answer within {timeout:g} seconds") from None
+    except urllib3.exceptions.HTTPError:  # the body cut short, undecodable, its TLS broken
+        raise Unreachable(f"{what} could not be reached (its answer could not be read)") from None
     except requests.exceptions.SSLError:
         raise Unreachable(f"{what} did not present a valid HTTPS certificate") from None
     except requests.Timeout:
@@ -371,6 +397,17 @@ def _get(session: requests.Session, url: str, timeout: float, what: str,
         raise Unreachable(f"{what} could not be reached (no connection to it)") from None
     except requests.RequestException:
         raise Unreachable(f"{what} could not be reached (its answer could not be read)") from None
+    return response
+
+
+def _shown_text(value: Any, limit: int = 100) -> str:
+    """A provider's name as a page and a log line may show it: text only (a number or a list is
+    no name), printable, no lone surrogates (which no page can encode), at most ``limit``."""
+    if not isinstance(value, str):
+        return ""
+    text = " ".join("".join(char if char.isprintable() else " " for char in
+                            value.encode("utf-8", "replace").decode("utf-8")).split())
+    return text[:limit].rstrip() + "…" if len(text) > limit else text
 
 
 def discover(zone: str, servers: Sequence[tuple[str, int]] | None, dns_timeout: float,
@@ -408,8 +445,9 @@ def discover(zone: str, servers: Sequence[tuple[str, int]] | None, dns_timeout: 
         raise NotSupported(f"{what} names no API (urlAPI)")
     if url_sync_ux is None:
         raise NotSupported(f"{what} does not offer the synchronous flow (urlSyncUX)")
-    name = settings.get("providerDisplayName") or settings.get("providerName") or settings.get("providerId")
-    return Discovery(zone, str(settings.get("providerId") or ""), str(name or text), url_sync_ux, url_api)
+    name = next(filter(None, map(_shown_text, (
+        settings.get("providerDisplayName"), settings.get("providerName"), settings.get("providerId")))), text)
+    return Discovery(zone, _shown_text(settings.get("providerId"), 253), name, url_sync_ux, url_api)
 
 
 def check_template(found: Discovery, provider_id: str, service_id: str, timeout: float,

@@ -437,6 +437,61 @@ def test_a_state_for_another_domain_is_refused(connect_app, client, visitor, pro
     assert client.call("user.senderdomain.get", DomainID=second)["SenderDomain"]["Status"] == "Approval Pending"
 
 
+# A host the domain's owner names ------------------------------------------------------------------
+
+def test_a_host_trickling_its_answer_is_cut_at_the_timeout(connect_env, provider, dns):
+    # 10 MB promised at 40 bytes a second: each read of the socket arrives within the timeout,
+    # the whole answer never would.
+    app = connected_app({**connect_env, "OCTETH_PROVIDER_TIMEOUT": "1"}, provider, dns)
+    client = Client(app, Accounts(app).user(dns_template="Full")["APIKey"])
+    domain_id = client.create("news.example.com")
+    provider.trickle = (10_000_000, 40.0)
+    started = time.monotonic()
+    body = client.connect(DomainID=domain_id)
+    assert time.monotonic() - started < 4
+    assert body["Errors"][0]["Code"] == 9 and "did not answer within 1 seconds" in body["Errors"][0]["Message"]
+
+
+def test_a_host_answering_more_than_a_settings_document_is_refused(client, provider):
+    provider.trickle = (200_000_000, 50_000_000.0)  # 200 MB as fast as it goes
+    body = client.connect(DomainID=client.create("news.example.com"))
+    assert body["Errors"][0]["Code"] == 4 and "answered more than 64 KiB" in body["Errors"][0]["Message"]
+
+
+@pytest.mark.parametrize("name, shown", [
+    ("\ud800 Evil", "? Evil"),  # a lone surrogate, which no page can encode
+    ("Evil\u0000\u202e\n DNS", "Evil DNS"),
+    (["a", "b"], "Fake DNS"),  # not text: the next name is used
+    (12, "Fake DNS"),
+    ("x" * 10_000, "x" * 100 + "…"),
+])
+def test_a_providers_name_is_shown_as_text(connect_app, client, visitor, provider, name, shown):
+    provider.settings_extra = {"providerDisplayName": name}
+    if not isinstance(name, str):
+        provider.settings_extra["providerName"] = "Fake DNS"
+    domain_id = client.create("news.example.com")
+    body = client.connect(DomainID=domain_id)
+    assert body["Success"] is True and body["ProviderName"] == shown
+    page = visitor.get(f"/{domain_id}")
+    assert page.status_code == 200 and f"Connect with {shown}" in text(page)
+    assert visitor.post(f"/{domain_id}/connect").status_code == 200
+    state = dict(split(body["URL"])[3])["state"]
+    assert visitor.get(f"/{domain_id}/connected?state={state}").status_code == 302
+    for path in (f"/{domain_id}", "/"):  # the flash the return left in the session renders too
+        assert visitor.get(path).status_code == 200, path
+
+
+@pytest.mark.parametrize("field, value", [
+    ("urlSyncUX", "https://127.0.0.1/\ud800"), ("urlSyncUX", "https://127.0.0.1/a b"),
+    ("urlSyncUX", "https://127.0.0.1/\u00e9"), ("urlAPI", "https://127.0.0.1/\u0000"),
+    ("urlAPI", "https://127.0.0.1/" + "a" * 3000),
+])
+def test_a_provider_url_that_is_not_plain_https_is_refused(client, provider, field, value):
+    provider.settings_extra = {field: value}
+    body = client.connect(DomainID=client.create("news.example.com"))
+    assert body["Errors"][0]["Code"] == 4, body
+
+
 def test_the_return_trusts_dns_not_the_redirect(connect_app, client, visitor, provider):
     # A valid state, but nothing was applied: the check says so and the domain stays pending.
     domain_id = client.create("news.example.com")

@@ -44,6 +44,11 @@ class FakeDomainConnect(FakeServer):
         self.zones: set[str] = set()
         self.templates: dict[tuple[str, str], dict] = {}
         self.applied: list[dict[str, str]] = []
+        #: Merged into the settings it answers (a provider's own quirks, or a hostile one's).
+        self.settings_extra: dict[str, t.Any] = {}
+        #: ``(bytes promised, bytes a second)``: the settings answer promises that many bytes and
+        #: sends them at that rate, as a hostile host would to hold a caller's thread.
+        self.trickle: tuple[int, float] | None = None
 
     def start(self) -> FakeDomainConnect:
         import threading
@@ -69,10 +74,28 @@ class FakeDomainConnect(FakeServer):
         if match := SETTINGS.fullmatch(path):
             if match.group(1) not in self.zones:
                 return json_response({}, 404)
+            if self.trickle is not None:
+                return self._trickled(*self.trickle)
             return json_response({"providerId": "fake-dns.example", "providerName": self.provider_name,
                                   "providerDisplayName": self.provider_name, "urlSyncUX": f"{self.url}/sync",
-                                  "urlAPI": f"{self.url}/api", "width": 750, "height": 750})
+                                  "urlAPI": f"{self.url}/api", "width": 750, "height": 750, **self.settings_extra})
         return json_response({}, 404)
+
+    @staticmethod
+    def _trickled(size: int, rate: float) -> Response:
+        import time
+
+        def body() -> t.Iterator[bytes]:
+            chunk = max(1, int(rate / 10))
+            sent = 0
+            while sent < size:
+                piece = min(chunk, size - sent)
+                yield b" " * piece
+                sent += piece
+                time.sleep(piece / rate)
+
+        return Response(body(), headers={"Content-Length": str(size)}, mimetype="application/json",
+                        direct_passthrough=True)
 
     # -- the apply URL -------------------------------------------------------------------------
 
