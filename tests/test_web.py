@@ -321,6 +321,22 @@ def test_delete_asks_first(domain_app, user, visitor):
     assert [d["DomainID"] for d in api.list()[1]["SenderDomains"]] == [str(kept)]
 
 
+def test_deleting_many_keeps_the_messages_within_a_cookie(domain_app, user, visitor):
+    long = "a" * 60 + "." + "b" * 60 + ".example"
+    deletable = [insert_domain(domain_app, user["UserID"], f"d{i}.{long}") for i in range(40)]
+    kept = [insert_domain(domain_app, user["UserID"], f"s{i}.{long}", status="Suspended") for i in range(12)]
+    response = visitor.post("/delete", {"DomainID": [str(i) for i in deletable + kept], "confirmed": "yes"})
+    assert response.status_code == 302
+    cookie = response.headers["Set-Cookie"]
+    assert len(cookie) < 4093, len(cookie)
+    shown = flashes(text(visitor.get("/")))
+    assert shown[0] == f"Deleted: {', '.join(f'd{i}.{long}' for i in range(5))} and 35 more."
+    assert shown[1].startswith(f"{', '.join(f's{i}.{long}' for i in range(5))} and 7 more: ")
+    assert len(shown) == 2
+    listed = Api(domain_app, user["APIKey"]).list()[1]["SenderDomains"]
+    assert sorted(int(d["DomainID"]) for d in listed) == kept
+
+
 def test_delete_needs_a_selection(visitor):
     visitor.post("/delete", {})
     assert "Select at least one sender domain to delete." in flashes(text(visitor.get("/")))
@@ -490,3 +506,16 @@ def test_pages_share_the_apis_rate_limit(make_app, templates_file, dns):
     response = visitor.get("/")
     assert "Rate limit exceeded" in text(response) and int(response.headers["Retry-After"]) >= 1
     assert Api(app, user["APIKey"]).list()[0] == 429  # one bucket for the pages and the API
+
+
+def test_templates_write_text_utf8_can_carry(domain_app):
+    # A lone surrogate (JSON's "\ud800", from a provider's or a DNS answer) would fail the page when
+    # it is encoded; Markup, the templates' own escaped text, passes as it is.
+    from flask import render_template_string
+    from markupsafe import Markup
+
+    with domain_app.test_request_context():
+        page = render_template_string("{{ a }}|{{ b }}|{{ c }}|{{ d }}", a="x\ud800y", b=Markup("<b>ok</b>"),
+                                      c="<i>", d=5)
+    assert page == "x?y|<b>ok</b>|&lt;i&gt;|5"
+    page.encode("utf-8")

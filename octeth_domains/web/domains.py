@@ -46,18 +46,35 @@ def delete():
         return redirect(url_for("web.index"))
     if request.form.get("confirmed") != "yes":
         return render_template("web/confirm_delete.html", domains=chosen)
-    deleted = [domain["SenderDomain"] for domain in chosen
-               if attempt("user.senderdomain.delete", DomainID=domain["DomainID"]) is not None]
+    deleted, refused = [], {}
+    for domain in chosen:
+        try:
+            api("user.senderdomain.delete", DomainID=domain["DomainID"])
+            deleted.append(domain["SenderDomain"])
+        except APIError as error:
+            if not form_can_answer(error):
+                raise
+            refused.setdefault(error.message, []).append(domain["SenderDomain"])
+    # One message each, naming a few domains: the messages travel in the session cookie, which a
+    # browser drops beyond 4 kB (fifty long names would be past it).
     if deleted:
-        flash("Deleted: " + ", ".join(deleted) + ".", "success")
+        flash(f"Deleted: {_some(deleted)}.", "success")
+    for message, names in refused.items():
+        flash(f"{_some(names)}: {message}", "error")
     return redirect(url_for("web.index"))
+
+
+def _some(names: list[str], shown: int = 5) -> str:
+    if len(names) <= shown:
+        return ", ".join(names)
+    return ", ".join(names[:shown]) + f" and {len(names) - shown} more"
 
 
 @bp.route("/<int:domain_id>/verify", methods=["POST"])
 def verify(domain_id: int):
     answer = attempt("user.senderdomain.verify", DomainID=domain_id)
     if answer is not None:
-        name = request.form.get("name", "")
+        name = request.form.get("name", "")[:253]  # the form's own copy of the domain's name
         flash(verify_summary(name or f"Domain {domain_id}", answer), "info")
     if request.form.get("back") == "list":
         return redirect(url_for("web.index"))

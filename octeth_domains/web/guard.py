@@ -19,6 +19,22 @@ HEADERS = {
 }
 
 
+def _encodable(value):
+    """Every value a template writes, as text UTF-8 can carry: a lone surrogate (JSON's
+    ``"\\ud800"`` from a provider's answer, say) would otherwise fail the whole page at encoding."""
+    if type(value) is str:  # Markup is already the template's own, escaped text
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "replace").decode("utf-8")
+    return value
+
+
+@bp.record_once
+def _templates_write_encodable_text(state) -> None:
+    state.app.jinja_env.finalize = _encodable
+
+
 @bp.before_request
 def _guard():
     return csrf.refusal() or session.sign_in_redirect()
