@@ -52,6 +52,17 @@ def test_any_other_host_is_refused_in_the_envelope_or_as_a_page(app, host):
         assert "default-src 'self'" in response.headers["Content-Security-Policy"]
 
 
+@pytest.mark.parametrize("trusted", ["", "good.example, .ok.example"])
+@pytest.mark.parametrize("host", ["a..b", ".x", "x" * 64 + ".example", "a..ok.example", "..ok.example"])
+def test_a_host_that_is_no_host_name_is_refused_with_or_without_the_setting(make_app, trusted, host):
+    app = make_app(OCTETH_TRUSTED_HOSTS=trusted)
+    client = app.test_client()
+    response = client.post("/api.php", headers={"Host": host}, data={"Command": "user.senderdomain.list"})
+    assert response.status_code == 400 and "Host" in body(response)["ErrorText"]
+    response = client.get(f"{PAGES}/login", headers={"Host": host})
+    assert response.status_code == 400 and "not one this service answers to" in response.get_data(as_text=True)
+
+
 def test_a_refused_host_changes_nothing_stored(app):
     key = Accounts(app).user()["APIKey"]
     client = app.test_client()

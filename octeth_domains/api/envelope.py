@@ -12,7 +12,7 @@ from typing import Any
 from xml.sax.saxutils import quoteattr
 
 from flask import Response
-from werkzeug.exceptions import BadRequest, SecurityError
+from werkzeug.exceptions import BadHost, BadRequest, SecurityError
 
 from ..jsontext import JSONText, dumps
 
@@ -105,7 +105,7 @@ def from_http_exception(error: Any, api_path: bool = True, name: str = "") -> AP
         return APIError(UNKNOWN_COMMAND, unknown_command(name).message, 400 if api_path else 404)
     if error.code == 405:
         return APIError(BAD_REQUEST, "Method not supported for this path", 400)
-    if isinstance(error, SecurityError):  # OCTETH_TRUSTED_HOSTS
+    if isinstance(error, (SecurityError, BadHost)):  # not a host name, or not in OCTETH_TRUSTED_HOSTS
         return APIError(BAD_REQUEST, "The Host of the request is not a name this service answers to", 400)
     if isinstance(error, MalformedBody):
         return APIError(BAD_REQUEST, "Malformed HTTP request", 400)  # as the worker says it of framing

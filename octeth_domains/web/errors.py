@@ -6,7 +6,7 @@ message (escaped like all text) and a status a browser and a test can read.
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, session, url_for
-from werkzeug.exceptions import HTTPException, SecurityError
+from werkzeug.exceptions import BadHost, HTTPException
 
 from ..api.envelope import APIError
 from ..db import DatabaseUnavailable
@@ -54,13 +54,13 @@ def unrouted(error: HTTPException):
 
     from . import csrf, guard
 
-    if isinstance(error, SecurityError) and request_ctx.url_adapter is None:
-        # A Host outside OCTETH_TRUSTED_HOSTS leaves Flask without the URL builder the page's
-        # links need; they are paths, so one bound to a trusted name builds the same ones.
+    if request_ctx.url_adapter is None:
+        # A Host that is not a host name (a..b), or outside OCTETH_TRUSTED_HOSTS, leaves Flask
+        # without the URL builder the page's links need; they are paths, so one bound to any
+        # name builds the same ones.
         request_ctx.url_adapter = current_app.url_map.bind(
-            current_app.config["OCTETH_TRUSTED_HOSTS"][0].lstrip("."), script_name=request.root_path or "/",
-            url_scheme=request.scheme)
-        error = SecurityError("The address this page was asked for is not one this service answers to.")
+            "localhost", script_name=request.root_path or "/", url_scheme=request.scheme)
+        error = BadHost("The address this page was asked for is not one this service answers to.")
     body = render_template("web/error.html", title=error.name, message=error.description or error.name,
                            **csrf._template_token())
     return guard._headers(make_response(body, error.code or 404))
