@@ -243,11 +243,18 @@ def test_verify_button_reports_each_outcome(domain_app, visitor, dns):
     assert [state for *_, state in records_on_page(page)] == ["verified"] * 3 + ["failed"] * 2
 
 
+def checkboxes(html: str) -> str:
+    """The settings form's list of the checkboxes it shows (an unticked one sends nothing)."""
+    return re.search(r'<input type="hidden" name="checkboxes" value="([^"]+)">', html).group(1)
+
+
 def test_changing_the_subdomain_regenerates_the_records(domain_app, visitor, dns):
     domain_id = create(visitor)
     publish(dns, records_on_page(text(visitor.get(f"/{domain_id}"))))
-    assert status_on_page(text(visitor.get(f"/{domain_id}"))) == "Enabled"
-    settings = {"LinkTracking": "1", "OpenTracking": "1", "UseTrackingSubdomain": "1", "CustomSubdomain": "mail"}
+    page = text(visitor.get(f"/{domain_id}"))
+    assert status_on_page(page) == "Enabled"
+    settings = {"LinkTracking": "1", "OpenTracking": "1", "UseTrackingSubdomain": "1", "CustomSubdomain": "mail",
+                "checkboxes": checkboxes(page)}
     visitor.post(f"/{domain_id}/settings", settings)
     page = text(visitor.get(f"/{domain_id}"))
     assert "The DNS records were regenerated" in page
@@ -264,13 +271,42 @@ def test_changing_the_subdomain_regenerates_the_records(domain_app, visitor, dns
 
 def test_switches_change_without_regenerating(domain_app, user, visitor):
     domain_id = create(visitor)
-    before = records_on_page(text(visitor.get(f"/{domain_id}")))
-    visitor.post(f"/{domain_id}/settings", {"UnsubscribeLink": "1", "UseTrackingSubdomain": "1"})
+    page = text(visitor.get(f"/{domain_id}"))
+    before = records_on_page(page)
+    visitor.post(f"/{domain_id}/settings", {"UnsubscribeLink": "1", "UseTrackingSubdomain": "1",
+                                            "checkboxes": checkboxes(page)})
     page = text(visitor.get(f"/{domain_id}"))
     assert "Saved." in flashes(page)
     assert [row[:3] for row in records_on_page(page)] == [row[:3] for row in before]
     _, body = Api(domain_app, user["APIKey"]).get(DomainID=domain_id)
     assert body["SenderDomain"]["Options"] == {"LinkTracking": 0, "OpenTracking": 0, "UnsubscribeLink": 1}
+
+
+@pytest.mark.parametrize("sent", [
+    {},  # the token alone
+    {"LinkTracking": "1"},
+    {"CustomSubdomain": "mail"},
+    {"checkboxes": "", "CustomTrackPrefix": "clicks"},
+    {"checkboxes": "Nonsense,UseTrackingSubdomain"},
+])
+def test_a_settings_post_changes_only_the_fields_it_carries(domain_app, user, visitor, sent):
+    api = Api(domain_app, user["APIKey"])
+    created = api.create(SenderDomain="example.com", CustomSubdomain="em", CustomTrackPrefix="tk", LinkTracking=1,
+                         OpenTracking=1)[1]
+    domain_id = created["DomainID"]
+    before = api.get(DomainID=domain_id)[1]["SenderDomain"]
+    visitor.post(f"/{domain_id}/settings", sent)
+    after = api.get(DomainID=domain_id)[1]["SenderDomain"]
+    expected = dict(before["Options"])
+    if "CustomSubdomain" in sent:
+        expected["CustomSubdomain"] = sent["CustomSubdomain"]
+    if "CustomTrackPrefix" in sent:
+        expected["CustomTrackPrefix"] = sent["CustomTrackPrefix"]
+    if "UseTrackingSubdomain" in sent.get("checkboxes", ""):
+        expected["TrackPrefixDisabled"] = True  # named and not ticked: off
+    assert after["Options"] == expected
+    if expected == before["Options"]:
+        assert after["VerificationMeta"] == before["VerificationMeta"]  # the records were not regenerated
 
 
 def test_an_invalid_label_shows_the_commands_message(domain_app, visitor):

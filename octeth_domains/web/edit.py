@@ -13,6 +13,9 @@ from .connect import connect_offer
 from .session import mark_fresh, take_fresh
 
 SWITCHES = ("LinkTracking", "OpenTracking", "UnsubscribeLink")
+#: The settings form's checkboxes, which it names in its field ``checkboxes``: a box left
+#: unticked sends nothing, and only the list tells "off" from "not on this form".
+CHECKBOXES = SWITCHES + ("UseTrackingSubdomain",)
 STATUS_MESSAGES = {"Enabled": "Sending from this domain is enabled.", "Disabled": "Sending from this domain is paused."}
 
 
@@ -29,15 +32,21 @@ def settings_changes(options: Mapping[str, Any], form: Mapping[str, str]) -> dic
 
     Each field is compared with what it stands for now: an empty label means the configured
     default. The API cannot remove a custom label, so emptying one sends that default, which
-    gives the same records.
+    gives the same records. A field the form does not carry changes nothing: a text field that is
+    absent, a checkbox the form's ``checkboxes`` does not name (a post missing them would
+    otherwise reset every setting and regenerate the records).
     """
-    changes: dict[str, Any] = {name: name in form for name in SWITCHES if bool(options.get(name)) != (name in form)}
+    shown = set(form.get("checkboxes", "").split(","))
+    changes: dict[str, Any] = {name: name in form for name in SWITCHES
+                               if name in shown and bool(options.get(name)) != (name in form)}
     for name, default in label_defaults().items():
-        wanted = form.get(name, "").strip() or default
+        if name not in form:
+            continue
+        wanted = form[name].strip() or default
         if wanted != (options.get(name) or default):
             changes[name] = wanted
     use_subdomain = "UseTrackingSubdomain" in form
-    if use_subdomain != (not options.get("TrackPrefixDisabled")):
+    if "UseTrackingSubdomain" in shown and use_subdomain != (not options.get("TrackPrefixDisabled")):
         changes["UseTrackingSubdomain"] = use_subdomain
     return changes
 
@@ -69,6 +78,7 @@ def edit(domain_id: int):
         defaults=label_defaults(),
         track_merge=current_app.config["EMAILCAMPAIGN_DNS_TRACK_MERGE"],
         connect_provider=connect_offer(domain_id, rows),
+        checkboxes=CHECKBOXES,
     )
 
 
