@@ -21,6 +21,7 @@ from conftest import Accounts
 from helpers import free_port
 from provider_servers.domainconnect import FakeDomainConnect, evaluate
 from test_web import PAGES, Visitor, text
+from test_stored_shapes import ODD_METAS, ODD_OPTIONS, ODD_RECORDS
 from octeth_domains import create_app
 from octeth_domains.domainconnect import StateStore
 
@@ -356,6 +357,39 @@ def test_records_of_another_template_are_not_offered(connect_app, provider):
     client = Client(connect_app, Accounts(connect_app).user(dns_template="Default")["APIKey"])
     body = client.connect(DomainID=client.create("news.example.com"))
     assert body["Errors"][0]["Code"] == 4 and "not those of the Domain Connect template" in body["Errors"][0]["Message"]
+
+
+ODD_SHAPES = {
+    **{f"options {name}": ("Options", value, None) for name, value in ODD_OPTIONS.items()},
+    **{f"record {name} beside good ones": ("VerificationMeta", item, True) for name, item in ODD_RECORDS.items()},
+    **{f"record {name} alone": ("VerificationMeta", item, False) for name, item in ODD_RECORDS.items()},
+    **{name: ("VerificationMeta", meta, None) for name, meta in ODD_METAS.items()},
+}
+
+
+def test_a_row_of_an_odd_shape_is_connected_as_it_reads_or_refused_with_4(connect_app, client, provider):
+    # One app for every shape (each makes its keys): a domain each, under the provider's zone.
+    for number, (shape, (column, value, beside)) in enumerate(ODD_SHAPES.items()):
+        domain_id = client.create(f"n{number}.example.com")
+        if beside is not None:
+            good = client.stored(domain_id)
+            value = {"DNSRecords": {**(good if beside else {}), f"odd.n{number}.example.com": value}}
+        with connect_app.extensions["octeth_db"].session() as db:
+            db.execute(f"UPDATE {{p}}sender_domains SET {column} = ? WHERE DomainID = ?", (json.dumps(value), domain_id))
+            before = db.one("SELECT VerificationMeta, Options FROM {p}sender_domains WHERE DomainID = ?", (domain_id,))
+        response = client.http.post("/api/v1/dns.connect", json={"APIKey": client.api_key, "DomainID": domain_id})
+        body = response.get_json()
+        if column == "Options" or beside:
+            # A label it cannot read is the default one, an entry it cannot read is not offered.
+            assert response.status_code == 200 and body["Success"] is True, (shape, body)
+            values = dict(split(body["URL"])[3])
+            assert (values["subdomain"], values["trackprefix"]) == ("sl", "track"), shape
+        else:
+            assert response.status_code < 500 and body["Errors"][0]["Code"] == 4, (shape, body)
+            assert "no DNS records to publish" in body["Errors"][0]["Message"], shape
+        with connect_app.extensions["octeth_db"].session() as db:
+            assert db.one("SELECT VerificationMeta, Options FROM {p}sender_domains WHERE DomainID = ?",
+                          (domain_id,)) == before, shape
 
 
 # The state --------------------------------------------------------------------------------------

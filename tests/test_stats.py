@@ -201,6 +201,22 @@ def test_a_spreadsheets_byte_order_mark_and_a_huge_field_and_odd_days(app, accou
                                       for day, v in book.expected["a.example"].items())
 
 
+@pytest.mark.parametrize("options", [{"CustomSubdomain": 5}, {"CustomSubdomain": ["mfrom"]}, {"CustomSubdomain": None},
+                                     ["mfrom"], 5])
+def test_a_label_that_is_not_text_is_the_default_return_path(app, accounts, tmp_path, options):
+    # As every command reads such Options (tests/test_stored_shapes.py): the default label.
+    book = Accounting(_today())
+    domain_id = insert_domain(app, accounts.user()["UserID"], "a.example", options=options)
+    for days_ago in (0, 1):
+        book.add("d", "a.example", days_ago, "bounces@sl.a.example")
+    path = tmp_path / "acct.csv"
+    book.write(path)
+    line = _import(app, path)
+    assert "2 records (2 delivered" in line and "0 for unknown domains" in line, line
+    assert _stats_rows(app) == sorted((domain_id, day, v["Sent"], v["Delivered"], v["Bounced"], v["Complaints"])
+                                      for day, v in book.expected["a.example"].items())
+
+
 @pytest.mark.parametrize("content", [b"name,email\nann,a@example.com\n", b"\x00\x01\x02binary\n",
                                      b"type,orig\nd,a@sl.a.example\n", b"\n\n"])
 def test_a_file_that_is_not_an_accounting_file_is_refused_and_not_remembered(app, tmp_path, content):

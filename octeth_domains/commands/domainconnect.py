@@ -149,8 +149,7 @@ def dns_connect(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
             dns_template, domainconnect.identity_from(config), config["EMAILCAMPAIGN_DNS_TRACK_MERGE"])
     except templates.TemplateError as error:
         raise APIError(3, f"{ERRORS[3]}: {error}") from None
-    options = model.decode(row["Options"])
-    options = options if isinstance(options, dict) else {}
+    options = model.options_of(row)
     try:
         variables = domainconnect.variables_for(dns_template, domain, options, stored, _template_settings())
         zone = find_zone(domain, config["OCTETH_DNS_SERVERS"], config["OCTETH_DNS_TIMEOUT"]).zone

@@ -77,8 +77,7 @@ def sender_domain_send_test(args: dict[str, Any], caller: Caller) -> dict[str, A
     # Only a local part outside ASCII needs SMTPUTF8.
     to, to_on_the_wire = address.normalized, address.ascii_email or address.normalized
     domain = row["SenderDomain"]
-    options = model.decode(row["Options"])
-    hosts = sendtest.hosts_of(domain, options if isinstance(options, dict) else {},
+    hosts = sendtest.hosts_of(domain, model.options_of(row),
                               config["OCTETH_SENDTEST_FROM_PREFIX"], config["EMAILCAMPAIGN_DNS_SUBDOMAIN"],
                               config["EMAILCAMPAIGN_DNS_TRACK_PREFIX"], config["EMAILCAMPAIGN_DNS_TRACK_MERGE"])
     subject = args.get("subject")

@@ -226,9 +226,8 @@ def sender_domain_dns(args: dict[str, Any], caller: Caller) -> dict[str, Any]:
     records = model.records_of(row)
     if not records:
         # Shown so the user knows what to publish; saved only by create, update and verify.
-        options = model.decode(row["Options"])
         records = _settings().render(templates.CAMPAIGN, caller.user.dns_template, row["SenderDomain"],
-                                     options if isinstance(options, dict) else {})
+                                     model.options_of(row))
     # The last stored probe's explanations (SPEC §10), whoever ran it: the user, or reverify.
     diagnostics, health = verification.last_diagnostics(get_db(), int(row["DomainID"]), dnsrecords.from_json(records))
     return {

@@ -25,6 +25,10 @@ _COLUMNS = (
 )
 _OPTION_ORDER = ("LinkTracking", "OpenTracking", "UnsubscribeLink", "CustomSubdomain", "CustomTrackPrefix",
                  "TrackPrefixDisabled")
+_LABELS = ("CustomSubdomain", "CustomTrackPrefix")
+# The types verify can check (verify._SUPPORTED, templates.RECORD_TYPES): an entry of another type
+# could be neither verified nor published.
+_RECORD_TYPES = frozenset({"CNAME", "TXT", "MX", "A", "AAAA"})
 
 
 def decode(text: str | None) -> Any:
@@ -56,10 +60,68 @@ def ordered_options(options: dict[str, Any]) -> dict[str, Any]:
     return {**known, **{key: value for key, value in options.items() if key not in known}}
 
 
-def records_of(row: dict[str, Any]) -> dict[str, list]:
-    meta = decode(row["VerificationMeta"])
+def _readable_record(item: Any) -> list | None:
+    # Rows migrated from the PHP product, or written by hand, may hold anything here; an entry
+    # that is not [type, value] or [type, value, flag] is absent to every command (it stays
+    # stored), and a flag that is not a boolean or null reads as not verified.
+    if not (isinstance(item, list) and len(item) in (2, 3) and isinstance(item[0], str)
+            and item[0].upper() in _RECORD_TYPES and isinstance(item[1], str)):
+        return None
+    if len(item) == 3 and not (item[2] is None or isinstance(item[2], bool)):
+        return [item[0], item[1], False]
+    return item
+
+
+def _records_in(meta: Any) -> dict[str, list]:
+    """``DNSRecords`` of a decoded ``VerificationMeta`` as the service reads them: the entries
+    it can read, and only those."""
     records = meta.get("DNSRecords") if isinstance(meta, dict) else None
-    return records if isinstance(records, dict) else {}
+    if not isinstance(records, dict):
+        return {}
+    readable = {host: _readable_record(item) for host, item in records.items()}
+    return {host: item for host, item in readable.items() if item is not None}
+
+
+def records_of(row: dict[str, Any]) -> dict[str, list]:
+    return _records_in(decode(row["VerificationMeta"]))
+
+
+def with_records(meta: Any, records: dict[str, list]) -> dict[str, Any]:
+    """``meta`` with its readable ``DNSRecords`` entries replaced by ``records``; the entries the
+    service cannot read are kept where they were, for whoever can."""
+    meta = dict(meta) if isinstance(meta, dict) else {}
+    stored = meta.get("DNSRecords") if isinstance(meta.get("DNSRecords"), dict) else {}
+    merged = {host: records.get(host, item) for host, item in stored.items()
+              if host in records or _readable_record(item) is None}
+    merged.update(records)
+    meta["DNSRecords"] = merged
+    return meta
+
+
+def readable_options(options: Any) -> dict[str, Any]:
+    """Decoded ``Options`` as the service reads them: not an object is no options, and a label
+    that is not text is no label (the settings' default)."""
+    if not isinstance(options, dict):
+        return {}
+    if all(isinstance(options[name], str) for name in _LABELS if name in options):
+        return options
+    return {key: value for key, value in options.items() if key not in _LABELS or isinstance(value, str)}
+
+
+def options_of(row: dict[str, Any]) -> dict[str, Any]:
+    return readable_options(decode(row["Options"]))
+
+
+def _readable_meta(meta: Any) -> Any:
+    # As the commands read it; a well-formed meta (the PHP product's empty [] maps included) is
+    # answered as stored, to the byte.
+    if not isinstance(meta, dict):
+        return {}
+    records = meta.get("DNSRecords", {})
+    if records == []:
+        return meta
+    readable = _records_in(meta)
+    return meta if readable == records else {**meta, "DNSRecords": readable}
 
 
 def as_seed_object(row: dict[str, Any]) -> dict[str, Any]:
@@ -79,9 +141,9 @@ def as_seed_object(row: dict[str, Any]) -> dict[str, Any]:
     if listed:
         seed["LastVerifiedAt"] = None if row.get("LastVerifiedAt") is None else _timestamp(row["LastVerifiedAt"])
     seed.update({
-        "VerificationMeta": _php_json(decode(row["VerificationMeta"])),
+        "VerificationMeta": _php_json(_readable_meta(decode(row["VerificationMeta"]))),
         "PolicyMeta": _php_json(decode(row["PolicyMeta"])),
-        "Options": _php_json(decode(row["Options"])),
+        "Options": _php_json(options_of(row)),
     })
     if listed:
         seed.update(stats.operational_fields(row))

@@ -47,6 +47,7 @@ def _names_too_long(host: str) -> DomainError:
 def _dns_layout(settings: DomainSettings, options: dict[str, Any]) -> tuple[bool, str, str]:
     # What the records depend on, as rendering sees it: "SL" and "sl", or an absent flag and
     # False, are the same layout and must not regenerate (and demote) anything.
+    options = model.readable_options(options)
     return (
         bool(options.get("TrackPrefixDisabled")),
         (options.get("CustomSubdomain") or settings.subdomain).lower(),
@@ -120,6 +121,8 @@ def update(db: Connection, settings: DomainSettings, user: User, domain_id: int 
         row = model.get_owned(db, domain_id, user.user_id, lock=True)
         if row is None:
             raise not_found()
+        # Built on the options as stored, a label the service cannot read included (it stays,
+        # and means the default); rendering reads them through readable_options.
         old_options = model.decode(row["Options"])
         old_options = old_options if isinstance(old_options, dict) else {}
         options = dict(old_options)
@@ -138,7 +141,8 @@ def update(db: Connection, settings: DomainSettings, user: User, domain_id: int 
         meta = model.decode(row["VerificationMeta"])
         records = model.records_of(row)
         if regenerate:
-            records = settings.render(templates.CAMPAIGN, user.dns_template, row["SenderDomain"], options)
+            records = settings.render(templates.CAMPAIGN, user.dns_template, row["SenderDomain"],
+                                      model.readable_options(options))
             if _unpublishable(records) is not None:
                 raise _labels_too_long()
             meta = fresh_meta(meta, records)

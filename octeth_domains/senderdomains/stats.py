@@ -56,8 +56,7 @@ def _sender_domain_by_host(db: Connection, default_subdomain: str) -> dict[str, 
     ranked = sorted(stats.domain_hosts(db), key=lambda row: (row["Status"] == model.ENABLED, int(row["DomainID"])))
     hosts: dict[str, int] = {}
     for row in ranked:  # later (better) rows overwrite earlier ones
-        options = model.decode(row["Options"])
-        subdomain = options.get("CustomSubdomain") if isinstance(options, dict) else None
+        subdomain = model.options_of(row).get("CustomSubdomain")
         domain = row["SenderDomain"].lower()
         hosts[domain] = int(row["DomainID"])
         hosts[f"{subdomain or default_subdomain}.{domain}".lower()] = int(row["DomainID"])

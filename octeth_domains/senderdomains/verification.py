@@ -273,9 +273,7 @@ def record_outcome(db: Connection, row: dict[str, Any], checked: Records, outcom
             return None
         meta = None
         if merge.changed:
-            meta = model.decode(row["VerificationMeta"])
-            meta = dict(meta) if isinstance(meta, dict) else {}
-            meta["DNSRecords"] = dnsrecords.to_json(merge.stored)
+            meta = model.with_records(model.decode(row["VerificationMeta"]), dnsrecords.to_json(merge.stored))
         model.save(db, domain_id, status=merge.status if merge.changed else None, meta=meta,
                    failed_checks=merge.failed_checks if merge.changed else None, last_verified_at=now)
         _keep_probe(db, domain_id, checked, outcome)
