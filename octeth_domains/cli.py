@@ -243,12 +243,16 @@ def stats_import(files):
     from .senderdomains import stats as stats_import_service
 
     for path in files:  # all of them, before any is imported
+        shown = stats_import_service.as_text(path)
+        # click.Path lets a FIFO, device or socket through; reading a FIFO waits for a writer forever.
+        if not os.path.isfile(path):
+            raise click.ClickException(f"{shown} is not a regular file")
         try:
             stats_import_service.check_header(path)
         except stats_import_service.NotAccounting as error:
             raise click.ClickException(str(error))
         except OSError as error:
-            raise click.ClickException(f"{path} cannot be read: {error.strerror or 'an input/output error'}")
+            raise click.ClickException(f"{shown} cannot be read: {error.strerror or 'an input/output error'}")
     summary = stats_import_service.Summary()
     subdomain = current_app.config["EMAILCAMPAIGN_DNS_SUBDOMAIN"]
     with _Friendly(), _database().session() as db:

@@ -3,7 +3,9 @@ from a PowerMTA accounting file this test writes (and works out the figures of) 
 from __future__ import annotations
 
 import csv
+import os
 import random
+import threading
 from datetime import date, datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -229,6 +231,79 @@ def test_a_file_that_is_not_an_accounting_file_is_refused_and_not_remembered(app
     assert "Traceback" not in result.output
     with app.extensions["octeth_db"].session() as db:  # neither file: they are checked before any import
         assert db.query("SELECT FileName FROM {p}sender_domain_stats_files") == []
+
+
+def _stored_names(app):
+    with app.extensions["octeth_db"].session() as db:
+        return sorted(row["FileName"] for row in db.query("SELECT FileName FROM {p}sender_domain_stats_files"))
+
+
+# File names as the shell hands them over: bytes, which need not be UTF-8 (PEP 383 surrogates).
+@pytest.mark.parametrize("raw, stored", [
+    (b"acct-\xff.csv", "acct-\\xff.csv"), (b"\xfe\xff", "\\xfe\\xff"), (b"acct-\xc3(.csv", "acct-\\xc3(.csv"),
+    (b"acct-\xed\xa0\x80.csv", "acct-\\xed\\xa0\\x80.csv"), (b"acct-\xe9t\xc3\xa9.csv", "acct-\\xe9t\u00e9.csv"),
+    ("acct-été.csv".encode(), "acct-été.csv"), (b"acct-" + b"\xff" * 100 + b".csv", ("\\xff" * 100 + ".csv")[-255:])])
+def test_a_file_whose_name_is_not_utf8_is_imported_and_known_by_it(app, accounts, tmp_path, raw, stored):
+    book = Accounting(_today())
+    domain_id = insert_domain(app, accounts.user()["UserID"], "a.example")
+    book.add("d", "a.example", 0, "bounces@sl.a.example")
+    path = os.fsdecode(os.fsencode(tmp_path) + b"/" + raw)
+    book.write(path)
+    assert "1 file(s) imported" in _import(app, path)
+    assert _stored_names(app) == [stored]
+    # Known by that name: what is appended is all that a second import adds, and a third adds nothing.
+    book.add("b", "a.example", 1, "bounces@sl.a.example")
+    book.write(path)
+    assert "1 file(s) imported, 0 already imported; 1 records (0 delivered, 1 bounced" in _import(app, path)
+    assert "0 file(s) imported, 1 already imported" in _import(app, path)
+    assert _stats_rows(app) == sorted((domain_id, day, v["Sent"], v["Delivered"], v["Bounced"], v["Complaints"])
+                                      for day, v in book.expected["a.example"].items())
+
+
+def test_two_names_that_differ_in_undecodable_bytes_are_two_files(app, tmp_path):
+    paths = [os.fsdecode(os.fsencode(tmp_path) + b"/" + raw) for raw in (b"acct-\xfe.csv", b"acct-\xff.csv")]
+    for days_ago, path in enumerate(paths):  # of different content, or the second would be the first again
+        book = Accounting(_today())
+        book.add("d", "a.example", days_ago, "bounces@sl.a.example")
+        book.write(path)
+    assert "2 file(s) imported" in _import(app, *paths)
+    assert _stored_names(app) == ["acct-\\xfe.csv", "acct-\\xff.csv"]
+
+
+def test_a_refused_file_whose_name_is_not_utf8_is_named_in_one_line(app, tmp_path):
+    path = os.fsdecode(os.fsencode(tmp_path) + b"/not-\xfe.csv")
+    with open(path, "wb") as handle:
+        handle.write(b"name,email\nann,a@example.com\n")
+    result = app.test_cli_runner().invoke(args=["stats", "import", path])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.output.strip().splitlines() == [
+        "Error: not-\\xfe.csv is not a PowerMTA accounting file: its first line names no type, timeLogged, orig field"]
+
+
+def _fifo(tmp_path):
+    path = tmp_path / "acct-fifo.csv"
+    os.mkfifo(path)
+    return str(path)
+
+
+@pytest.mark.parametrize("special", [_fifo, lambda tmp_path: "/dev/null"], ids=["fifo", "device"])
+def test_a_file_that_is_not_a_regular_file_is_refused_in_one_line(app, tmp_path, special):
+    good = tmp_path / "acct.csv"
+    Accounting(_today()).write(good)
+    path = special(tmp_path)
+    outcome = []
+    runner = threading.Thread(target=lambda: outcome.append(
+        app.test_cli_runner().invoke(args=["stats", "import", str(good), path])), daemon=True)
+    runner.start()
+    runner.join(10)
+    if runner.is_alive():  # blocked opening the FIFO: a writer that closes at once lets it end
+        os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+        runner.join(10)
+        pytest.fail("the import waited on the FIFO for a writer")
+    result = outcome[0]
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert result.output.strip().splitlines() == [f"Error: {path} is not a regular file"]
+    assert _stored_names(app) == []  # checked before any is imported
 
 
 @pytest.mark.parametrize("content", [b"", b"type,timeLogged,or"])

@@ -128,6 +128,13 @@ def _field_names(header: bytes) -> list[str]:
     return [name.strip().lower() for name in names]
 
 
+def as_text(path: str) -> str:
+    """``path`` as it is remembered and reported: bytes of the name that are not UTF-8 (the
+    surrogates PEP 383 decodes them to, which no database or terminal takes) as ``\\xNN``, so that
+    two names differing only there stay two names."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
 def check_header(path: str) -> None:
     """Raise :class:`NotAccounting` unless the file's first line names the fields counted. A file
     with no complete line yet (PowerMTA has just opened it) has nothing to check, nor to import."""
@@ -139,7 +146,7 @@ def check_header(path: str) -> None:
     missing = [name for name in REQUIRED if name not in names]
     if missing:
         shown = ", ".join({"timelogged": "timeLogged"}.get(name, name) for name in missing)
-        raise NotAccounting(f"{os.path.basename(path)} is not a PowerMTA accounting file: its first line"
+        raise NotAccounting(f"{as_text(os.path.basename(path))} is not a PowerMTA accounting file: its first line"
                             f" names no {shown} field")
 
 
@@ -187,7 +194,7 @@ def import_file(db: Connection, path: str, summary: Summary, default_subdomain: 
     check_header(path)
     size = _complete_size(path)
     content_hash = _hash(path, size)
-    name = os.path.basename(path)
+    name = as_text(os.path.basename(path))
     if size == 0 or stats.file_known(db, content_hash, size):
         summary.already += 1
         if progress is not None:
