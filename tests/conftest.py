@@ -167,12 +167,12 @@ class Accounts:
         return name
 
     def user(self, username: str | None = None, password: str = "secret-pw", group: str | None = None,
-             **group_options: Any) -> dict[str, Any]:
+             email: str = "", **group_options: Any) -> dict[str, Any]:
         group = group or self.group(**group_options)
         username = username or f"user-{uuid.uuid4().hex[:8]}"
         with self.app.extensions["octeth_db"].session() as db:
             user_id, api_key = users.insert_user(db, username, _password_hash(password),
-                                                 users.group_id_by_name(db, group))
+                                                 users.group_id_by_name(db, group), email)
         return {"UserID": user_id, "Username": username, "Password": password, "APIKey": api_key}
 
 

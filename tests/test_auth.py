@@ -81,14 +81,63 @@ def test_login_with_an_api_key_instead_of_a_password(client, accounts):
         ({"Username": "someone", "Password": "wrong"}, 3, "Invalid login information"),
         ({"Username": "nobody-at-all", "Password": "secret-pw"}, 3, "Invalid login information"),
         ({"APIKey": "not-a-key"}, 3, "Invalid login information"),
-        ({"Username": "", "Password": ""}, 1, "Missing username"),
+        ({"Username": "someone@example.com", "Password": "wrong"}, 3, "Invalid login information"),
     ],
 )
 def test_login_errors(client, accounts, params, code, message):
-    accounts.user(username="someone")
+    accounts.user(username="someone", email="someone@example.com")
     data = body(client.post("/api.php", data={"Command": "user.login", **params}))
     assert data == {"Success": False, "ErrorCode": [code], "ErrorText": [message],
                     "Errors": [{"Code": code, "Message": message}]}
+
+
+@pytest.mark.parametrize("params", [{}, {"Username": "", "Password": ""}, {"Username": None, "Password": None}])
+@pytest.mark.parametrize("door", ["/api.php", "/api/v1/user.login"])
+def test_login_without_either_field_names_both(client, door, params):
+    # Octeth's error-handling page: {"ErrorCode": [1, 2], "ErrorText": ["Missing username", "Missing password"]}
+    data = body(client.post(door, json={"Command": "user.login", **params}))
+    assert data == {"Success": False, "ErrorCode": [1, 2], "ErrorText": ["Missing username", "Missing password"],
+                    "Errors": [{"Code": 1, "Message": "Missing username"}, {"Code": 2, "Message": "Missing password"}]}
+
+
+def test_login_without_either_field_names_both_in_xml(client):
+    response = client.post("/api.php", data={"Command": "user.login", "ResponseFormat": "XML"})
+    xml = response.get_data(as_text=True)
+    assert "<node_0><![CDATA[1]]></node_0><node_1><![CDATA[2]]></node_1>" in xml, xml
+    assert "Missing password" in xml
+
+
+@pytest.mark.parametrize("spelled", ["carol@example.com", "Carol@Example.COM", " carol@example.com "])
+def test_login_by_email_address(client, accounts, spelled):
+    # Octeth's users page: Username is "Username or email address".
+    user = accounts.user(username="carol", email="carol@example.com")
+    data = login(client, spelled, user["Password"])
+    assert data["Success"] is True and data["UserInfo"]["Username"] == "carol", data
+    assert body(client.get(LIST, query_string={"SessionID": data["SessionID"]}))["Success"] is True
+
+
+def test_an_address_two_accounts_share_signs_in_neither(client, accounts):
+    first = accounts.user(username="dave", email="shared@example.com")
+    accounts.user(username="erin", email="shared@example.com", password=first["Password"])
+    assert login(client, "shared@example.com", first["Password"])["Errors"][0]["Code"] == 3
+    assert login(client, "dave", first["Password"])["Success"] is True
+
+
+def test_a_username_that_looks_like_an_address_is_matched_first(client, accounts):
+    named = accounts.user(username="frank@example.com", email="frank@elsewhere.example")
+    accounts.user(username="other", email="frank@example.com")
+    assert login(client, "frank@example.com", named["Password"])["UserInfo"]["Username"] == "frank@example.com"
+
+
+def test_failures_by_address_and_by_name_share_one_lockout(make_app):
+    from conftest import Accounts
+
+    app = make_app(OCTETH_LOGIN_FAILURE_LIMIT="3 per 60 seconds")
+    user = Accounts(app).user(username="grace", email="grace@example.com")
+    client = app.test_client()
+    for name in ("grace", "grace@example.com", "GRACE@example.com"):
+        assert login(client, name, "wrong")["Errors"][0]["Code"] == 3
+    assert login(client, "grace", user["Password"])["Errors"][0]["Code"] == 4  # locked, by either name
 
 
 @pytest.mark.parametrize("suffix", ["\x00", "\x00\x00", "\x00anything"])

@@ -69,7 +69,7 @@ DESCRIPTIONS = {
     "Provider": "The DNS provider: `cloudflare`, `godaddy`, `namecheap` or `powerdns`.",
     "ApiSecret": "The provider's API secret (GoDaddy).",
     "ApiUser": "The provider's API user (Namecheap).",
-    "Username": "The user name (Namecheap's account for the dns.* commands; the Octeth user for `user.login`).",
+    "Username": "The user name (Namecheap's account for the dns.* commands; the Octeth user, or the account's email address, for `user.login`).",
     "RecordType": "`campaign` (the sender domain's records) or `email-gateway`.",
     "Password": "The user's password.",
     "AdminAPIKey": "An administrator's key (`octeth-domains admin create`).",

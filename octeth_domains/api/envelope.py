@@ -38,8 +38,10 @@ class APIError(Exception):
     given, is a ``Reason`` beside ``Code`` and ``Message`` in the ``Errors`` entry."""
 
     def __init__(self, code: int, message: str, status: int = 200, headers: dict | None = None,
-                 legacy_code: int | None = None, reason: str | None = None):
+                 legacy_code: int | None = None, reason: str | None = None,
+                 also: tuple[tuple[int, str], ...] = ()):
         super().__init__(code, message)
+        self.also = also  # further (code, message) refusals of the same request, after this one
         self.code = code
         self.message = message
         self.status = status
@@ -64,8 +66,11 @@ class APIError(Exception):
         entry = {"Code": self.code, "Message": self.message}
         if self.reason:
             entry["Reason"] = self.reason
-        legacy = (self.legacy_code, self.message) if self.hard_failure else ([self.legacy_code], [self.message])
-        return {"Success": False, "ErrorCode": legacy[0], "ErrorText": legacy[1], "Errors": [entry]}
+        if self.hard_failure:
+            return {"Success": False, "ErrorCode": self.legacy_code, "ErrorText": self.message, "Errors": [entry]}
+        return {"Success": False, "ErrorCode": [self.legacy_code, *(code for code, _ in self.also)],
+                "ErrorText": [self.message, *(message for _, message in self.also)],
+                "Errors": [entry, *({"Code": code, "Message": message} for code, message in self.also)]}
 
 
 # Hard failures: the request never reached a working handler.

@@ -39,7 +39,8 @@ def login(args: dict[str, Any], caller: None) -> dict[str, Any]:
     username, password, api_key = args.get("Username"), args.get("Password"), args.get("APIKey")
     if username is None:
         if not api_key:
-            raise APIError(1, "Missing username")
+            # Every missing field at once, as Octeth's error-handling page shows for this command.
+            raise APIError(1, "Missing username", also=((2, "Missing password"),) if not password else ())
         # A key is 160 random bits: the per-address rate limit is brake enough, no name to lock.
         user = users.user_by_api_key(db, api_key)
         if user is None:
