@@ -39,7 +39,9 @@ answers the legacy XML instead of JSON. Errors come in one envelope:
 {"Success": false, "ErrorCode": [2], "ErrorText": ["Sender domain not found"], "Errors": [{"Code": 2, "Message": "Sender domain not found"}]}
 ```
 
-Read the code from `Errors[0].Code`. Business errors answer HTTP 200 unless the table says
+Read the code from `Errors[0].Code`. The `admin.*` commands' own refusals carry `ErrorCode` and
+`ErrorText` as a number and a string, as Octeth's reference shows them (`{"Success": false,
+"ErrorCode": 5002, "ErrorText": "User not found", "Errors": [...]}`). Business errors answer HTTP 200 unless the table says
 otherwise. Every answer carries flask-limiter's `X-RateLimit-Limit`, `X-RateLimit-Remaining` and
 `X-RateLimit-Reset` headers; a refused one answers 429 with `Retry-After`.
 

@@ -29,7 +29,16 @@ def call(client, command, legacy=True, **params):
 
 
 def error(code, message):
-    return {"Success": False, "ErrorCode": [code], "ErrorText": [message], "Errors": [{"Code": code, "Message": message}]}
+    # An admin command's own refusal: ErrorCode and ErrorText scalars, as Octeth's sender-domains
+    # page shows for each admin command (`{"Success": false, "ErrorCode": 5002, "ErrorText": "User
+    # not found"}`); the seed's Errors list beside them, as on every error.
+    return {"Success": False, "ErrorCode": code, "ErrorText": message, "Errors": [{"Code": code, "Message": message}]}
+
+
+def test_access_admin_on_list_keeps_the_user_commands_arrays(client, admin_key):
+    # user.senderdomain.list is a user command run by an administrator: its refusals stay arrays.
+    data = call(client, "user.senderdomain.list", AdminAPIKey=admin_key, Access="admin")[1]
+    assert data["ErrorCode"] == [5001] and data["ErrorText"] == ["UserID is required"], data
 
 
 # AdminAPIKey ------------------------------------------------------------------------------------

@@ -145,6 +145,15 @@ def test_the_examples_match_the_documented_success_schemas(client):
             content = operation["responses"]["200"]["content"]["application/json"]
             success_schema = content["schema"]["oneOf"][0]
             validate_value(content["examples"]["success"]["value"], success_schema, cls=OAS30Validator)
-            if "error" in content["examples"]:
-                validate_value(content["examples"]["error"]["value"], content["schema"]["oneOf"][1],
-                               cls=OAS30Validator)
+            if "error" in content["examples"]:  # one of the refusal shapes the schema names
+                refusal = content["examples"]["error"]["value"]
+                valid = []
+                for schema in content["schema"]["oneOf"][1:]:
+                    try:
+                        validate_value(refusal, schema, cls=OAS30Validator)
+                        valid.append(schema)
+                    except Exception:
+                        pass
+                assert valid, (operation["operationId"], refusal)
+                if operation["summary"].startswith("admin.") and refusal["Errors"][0]["Code"] != 0:
+                    assert isinstance(refusal["ErrorCode"], int), refusal

@@ -51,8 +51,13 @@ def run(entry: Command, params: Params) -> dict[str, Any]:
             raise authentication_failed()
         if caller.user is not None:
             require_permission(caller.user, entry.permission)
-    args = entry.load(params)
-    return entry.handler(args, caller)
+    try:
+        return entry.handler(entry.load(params), caller)
+    except APIError as error:
+        # Octeth's admin commands answer their own refusals with ErrorCode and ErrorText as
+        # scalars (its sender-domains page: {"ErrorCode": 5002, "ErrorText": "User not found"}).
+        error.scalar = error.scalar or entry.admin
+        raise
 
 
 def _caller(entry: Command, params: Params) -> Caller | None:

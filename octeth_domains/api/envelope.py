@@ -42,6 +42,7 @@ class APIError(Exception):
                  also: tuple[tuple[int, str], ...] = ()):
         super().__init__(code, message)
         self.also = also  # further (code, message) refusals of the same request, after this one
+        self.scalar = False  # ErrorCode/ErrorText as scalars, as hard failures always are
         self.code = code
         self.message = message
         self.status = status
@@ -66,7 +67,7 @@ class APIError(Exception):
         entry = {"Code": self.code, "Message": self.message}
         if self.reason:
             entry["Reason"] = self.reason
-        if self.hard_failure:
+        if self.hard_failure or self.scalar:
             return {"Success": False, "ErrorCode": self.legacy_code, "ErrorText": self.message, "Errors": [entry]}
         return {"Success": False, "ErrorCode": [self.legacy_code, *(code for code, _ in self.also)],
                 "ErrorText": [self.message, *(message for _, message in self.also)],

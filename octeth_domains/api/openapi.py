@@ -152,11 +152,15 @@ def _operation(entry: Command, method: str) -> dict[str, Any]:
     either = {"application/json": {"schema": {"oneOf": [HARD_FAILURE, ERROR]}}, "text/xml": {"schema": STRING}}
     examples = {"success": {"summary": "Success", "value": example}}
     if first_error is not None:
-        examples["error"] = {"summary": f"Error {first_error.code}",
-                             "value": APIError(first_error.code, first_error.message).body()}
+        refusal = APIError(first_error.code, first_error.message)
+        refusal.scalar = entry.admin and first_error.code != 0  # 0: authentication, every command's
+        examples["error"] = {"summary": f"Error {first_error.code}", "value": refusal.body()}
+    # An admin command's own refusals carry ErrorCode/ErrorText as scalars; its authentication
+    # failure (99998) is every command's.
+    refusals = [ERROR, HARD_FAILURE] if entry.admin else [ERROR]
     responses: dict[str, Any] = {
         "200": {"description": "The seed's success body, or a business error in the envelope",
-                "content": {"application/json": {"schema": {"oneOf": [success, ERROR]}, "examples": examples},
+                "content": {"application/json": {"schema": {"oneOf": [success, *refusals]}, "examples": examples},
                             "text/xml": {"schema": STRING}}},
         "400": {"description": "Hard failure 100000, 100001 or 100003, or a business error the seed answers "
                        "with 400", "content": either},
