@@ -23,6 +23,9 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
         instance_relative_config=True,
     )
     os.makedirs(app.instance_path, exist_ok=True)  # home of the SQLite file and generated secret
+    from .api.params import ServiceRequest
+
+    app.request_class = ServiceRequest
     # The providers, built once: every provider module's PROVIDER, and the operator's modules.
     providers = config.load_providers(env)
     app.config.update(config.from_environment(app.instance_path, env, providers))

@@ -14,8 +14,11 @@ import logging
 import re
 from typing import Any, Iterable, Iterator, Mapping
 
+from urllib.parse import parse_qsl
+
 from flask import Request
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.formparser import FormDataParser
 from marshmallow import ValidationError, fields
 
 from .envelope import MalformedBody, invalid_json
@@ -24,6 +27,24 @@ log = logging.getLogger(__name__)
 
 # Commands that also read a JSON body on GET and DELETE: the seed's dns.* examples send one.
 BODY_ON_GET = frozenset({"dns.provider", "dns.authorize", "dns.set"})
+
+
+class FormParser(FormDataParser):
+    """Werkzeug's form parser, but a urlencoded body with bytes that are not UTF-8 (a Latin-1 page
+    of a PHP front end) keeps its fields: werkzeug drops every field of such a body without a word
+    (the request then names no command, or a page's form no token), where PHP keeps the bytes.
+    Each such byte is read as its ``%XX`` escape, which is how werkzeug reads ``%ff`` itself."""
+
+    def parse(self, stream: Any, mimetype: str, content_length: int | None,
+              options: dict[str, str] | None = None) -> Any:
+        if mimetype != "application/x-www-form-urlencoded":
+            return super().parse(stream, mimetype, content_length, options)
+        text = stream.read().decode("utf-8", "werkzeug.url_quote")
+        return stream, self.cls(parse_qsl(text, keep_blank_values=True, errors="werkzeug.url_quote")), self.cls()
+
+
+class ServiceRequest(Request):
+    form_data_parser_class = FormParser
 
 
 def fold(name: str) -> str:
