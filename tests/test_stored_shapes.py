@@ -10,7 +10,7 @@ import json
 import pytest
 
 from conftest import Accounts, Api
-from test_web import Visitor, flashes, text
+from test_web import Visitor, checkboxes, flashes, text
 
 ZONE = "shape.example"
 TRACKING = "tracking-host.octeth.example."
@@ -115,7 +115,8 @@ def _call(app, user, api, command, domain_id):
         return response.status_code, {"Success": response.status_code == 200, "Page": text(response)}
     # The settings form sent back as the page shows it, one switch changed; a refusal would be a
     # message on the page it leads back to.
-    response = visitor.post(f"/{domain_id}/settings", {"OpenTracking": "1", "UseTrackingSubdomain": "1"})
+    form = {"OpenTracking": "1", "UseTrackingSubdomain": "1", "checkboxes": checkboxes(text(visitor.get(f"/{domain_id}")))}
+    response = visitor.post(f"/{domain_id}/settings", form)
     shown = visitor.get(f"/{domain_id}")
     return max(response.status_code, shown.status_code), {"Success": "Saved." in flashes(text(shown))}
 
