@@ -208,3 +208,18 @@ def test_only_hashes_of_keys_and_sessions_are_stored(client, accounts, app):
     with app.extensions["octeth_db"].session() as db:
         stored = repr(db.query("SELECT * FROM {p}users")) + repr(db.query("SELECT * FROM {p}sessions"))
     assert user["APIKey"] not in stored and session_id not in stored and user["Password"] not in stored
+
+
+def test_an_address_is_found_by_index_not_by_scanning_the_accounts(app, backend):
+    # Anyone may send Username=x@y before authenticating: an unknown address must cost a lookup.
+    from octeth_domains.models.users import _USER_SELECT
+
+    query = _USER_SELECT + " WHERE u.EmailAddress IN (?, ?) LIMIT 2"
+    with app.extensions["octeth_db"].session() as db:
+        if backend == "mariadb":
+            plan = db.query("EXPLAIN " + query, ("a@example.com", "a@example.com"))
+            used = [row["key"] for row in plan if row["table"] == "u"]
+        else:
+            plan = db.query("EXPLAIN QUERY PLAN " + query, ("a@example.com", "a@example.com"))
+            used = [row["detail"] for row in plan if "ix_users_email" in row["detail"]]
+    assert used and all(used) and any("ix_users_email" in str(item) for item in used), plan

@@ -50,10 +50,11 @@ def login(args: dict[str, Any], caller: None) -> dict[str, Any]:
             raise APIError(2, "Missing password")
         # Failures count under the name the database matches ("bob  " finds bob on MariaDB),
         # so that spelling a name differently buys no fresh attempts.
-        name = users.login_name(db, username)
+        row = users.login_row(db, username)
+        name = users.login_name(row, username)
         limits.refuse_locked_login(name)
         if password:
-            user = users.user_by_password(db, username, password)
+            user = users.user_by_password(row, password)
         else:
             user = users.user_by_api_key(db, api_key)
             if user is not None and user.username != name:

@@ -166,27 +166,28 @@ def user_by_api_key(db: Connection, api_key: str) -> User | None:
     return _user(row)
 
 
-def _login_row(db: Connection, username: str) -> dict[str, Any] | None:
+def login_row(db: Connection, username: str) -> dict[str, Any] | None:
     """The account ``user.login``'s ``Username`` names: "Username or email address" (Octeth's
-    users page). The username first; an address only when exactly one account has it, compared
-    without case, as addresses are (two accounts sharing one could not tell whose it is)."""
+    users page). The username first; an address only when exactly one account has it, as given
+    or in lower case (indexed: an unknown address costs no scan of the accounts); two accounts
+    sharing one could not tell whose it is."""
     row = db.one(_USER_SELECT + " WHERE u.Username = ?", (username,))
     if row is None and "@" in username:
-        found = db.query(_USER_SELECT + " WHERE LOWER(u.EmailAddress) = LOWER(?) LIMIT 2", (username.strip(),))
+        address = username.strip()
+        found = db.query(_USER_SELECT + " WHERE u.EmailAddress IN (?, ?) LIMIT 2", (address, address.lower()))
         row = found[0] if len(found) == 1 else None
     return row
 
 
-def login_name(db: Connection, username: str) -> str:
-    """The name a sign-in for ``username`` is counted under: the account's own username when the
-    database finds one (by an address, or by MariaDB's PAD SPACE collation, which ignores
-    trailing spaces), else the name as that comparison sees it."""
-    row = _login_row(db, username)
+def login_name(row: dict[str, Any] | None, username: str) -> str:
+    """The name a sign-in for ``username`` is counted under: the account's own username when
+    :func:`login_row` found one (by an address, or by MariaDB's PAD SPACE collation, which
+    ignores trailing spaces), else the name as that comparison sees it."""
     return row["Username"] if row else username.rstrip(" ")
 
 
-def user_by_password(db: Connection, username: str, password: str) -> User | None:
-    row = _login_row(db, username)
+def user_by_password(row: dict[str, Any] | None, password: str) -> User | None:
+    """The user of ``row`` (from :func:`login_row`) if ``password`` is theirs."""
     stored = row["PasswordHash"] if row and row["PasswordHash"] else _dummy_password_hash()
     # scrypt keys its HMAC with the password padded with zero bytes, so "pw\0" would hash as "pw":
     # no password holds a NUL (the hash is still computed, so refusing one costs the same time).
