@@ -9,12 +9,14 @@ URL, the signing keys and the single-use ``state`` of a round trip.
 from __future__ import annotations
 
 import base64
+import contextvars
 import ipaddress
 import json
 import os
 import re
 import secrets
 import socket
+import threading
 import time
 import urllib.parse
 from collections.abc import Mapping, Sequence
@@ -25,7 +27,9 @@ from typing import Any
 import dns.exception
 import dns.resolver
 import requests
+import requests.adapters
 import urllib3
+import urllib3.connection
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
@@ -363,41 +367,122 @@ def _refuse_private(url: str, what: str) -> None:
 MAX_ANSWER_BYTES = 64 * 1024
 
 
+class _Deadline:
+    """One whole exchange's time. requests' timeout bounds each read of the socket, not the
+    answer: a host sending a byte of its headers or body every few seconds would hold the
+    request's thread for ever. When the time is up the exchange's sockets are shut down, which
+    ends the read that waits on them, wherever it is (connection, TLS, headers, body).
+
+    Each socket is watched through a duplicate of its descriptor: TLS takes the socket over (the
+    object urllib3 made is detached), and the duplicate keeps the number ours until the exchange
+    ends, so that a late timer never shuts down a socket the number was given to since."""
+
+    def __init__(self, seconds: float) -> None:
+        self.expired = False
+        self._watched: list[socket.socket] = []
+        self._done = False
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._cut)
+        self._timer.daemon = True
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            duplicate = sock.dup()
+            self._watched.append(duplicate)
+            if self.expired:
+                self._shut(duplicate)
+
+    def _cut(self) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self.expired = True
+            for sock in self._watched:
+                self._shut(sock)
+
+    @staticmethod
+    def _shut(sock: socket.socket) -> None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:  # the other end closed it already
+            pass
+
+    def __enter__(self) -> _Deadline:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._timer.cancel()
+        with self._lock:
+            self._done = True
+            for sock in self._watched:
+                sock.close()
+
+
+#: The deadline of the exchange running in this thread, which its connections report to.
+_DEADLINE: contextvars.ContextVar[_Deadline | None] = contextvars.ContextVar("octeth_dc_deadline", default=None)
+
+
+class _WatchedConnection(urllib3.connection.HTTPSConnection):
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        deadline = _DEADLINE.get()
+        if deadline is not None:
+            deadline.watch(sock)
+        return sock
+
+
+class _WatchedPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _WatchedConnection
+
+
+class _WatchedAdapter(requests.adapters.HTTPAdapter):
+    """requests' adapter, its HTTPS connections reporting their sockets to the deadline."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {**self.poolmanager.pool_classes_by_scheme, "https": _WatchedPool}
+
+
 def _get(session: requests.Session, url: str, timeout: float, what: str,
          allow_private: bool = False) -> requests.Response:
-    """The answer to a GET of ``url``, its body read whole within ``timeout`` seconds and
-    :data:`MAX_ANSWER_BYTES` (requests' own timeout bounds each read of the socket, not the
-    whole answer: a server sending a byte a second would hold the request's thread for ever)."""
+    """The answer to a GET of ``url`` (https), read whole within ``timeout`` seconds
+    (:class:`_Deadline`) and :data:`MAX_ANSWER_BYTES`."""
     if not allow_private:
         _refuse_private(url, what)
-    started = time.monotonic()
+    session.mount("https://", _WatchedAdapter())
+    deadline = _Deadline(timeout)
+    token = _DEADLINE.set(deadline)
     try:
-        # Never followed: the address asked is the one DNS named, nothing the answer points to.
-        response = session.get(url, timeout=timeout, allow_redirects=False, stream=True,
-                               headers={"Accept": "application/json"})
-        with response:
-            body = bytearray()
-            # read1: what has arrived (iter_content would wait for each whole chunk).
-            while chunk := response.raw.read1(8192, decode_content=True):
-                body += chunk
-                if len(body) > MAX_ANSWER_BYTES:
-                    raise NotSupported(f"{what} answered more than {MAX_ANSWER_BYTES // 1024} KiB")
-                if time.monotonic() - started > timeout:
+        with deadline:
+            # Never followed: the address asked is the one DNS named, nothing the answer points to.
+            response = session.get(url, timeout=timeout, allow_redirects=False, stream=True,
+                                   headers={"Accept": "application/json"})
+            with response:
+                body = bytearray()
+                # read1: what has arrived (iter_content would wait for each whole chunk).
+                while chunk := response.raw.read1(8192, decode_content=True):
+                    body += chunk
+                    if len(body) > MAX_ANSWER_BYTES:
+                        raise NotSupported(f"{what} answered more than {MAX_ANSWER_BYTES // 1024} KiB")
+                if deadline.expired:  # a socket shut mid-answer may read as an answer that ended
                     raise requests.Timeout()
-            response._content = bytes(body)  # what .json() and .text read
-    except urllib3.exceptions.ReadTimeoutError:
-        raise Unreachable(f"{what} did not answer within {timeout:g} seconds") from None
-    except urllib3.exceptions.HTTPError:  # the body cut short, undecodable, its TLS broken
-        raise Unreachable(f"{what} could not be reached (its answer could not be read)") from None
-    except requests.exceptions.SSLError:
-        raise Unreachable(f"{what} did not present a valid HTTPS certificate") from None
-    except requests.Timeout:
-        raise Unreachable(f"{what} did not answer within {timeout:g} seconds") from None
-    except requests.ConnectionError:
-        raise Unreachable(f"{what} could not be reached (no connection to it)") from None
-    except requests.RequestException:
-        raise Unreachable(f"{what} could not be reached (its answer could not be read)") from None
+                response._content = bytes(body)  # what .json() and .text read
+    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as error:
+        raise Unreachable(f"{what} {_failure(error, timeout, deadline.expired)}") from None
+    finally:
+        _DEADLINE.reset(token)
     return response
+
+
+def _failure(error: Exception, timeout: float, expired: bool) -> str:
+    if expired or isinstance(error, (requests.Timeout, urllib3.exceptions.TimeoutError)):
+        return f"did not answer within {timeout:g} seconds"
+    if isinstance(error, requests.exceptions.SSLError):
+        return "did not present a valid HTTPS certificate"
+    if isinstance(error, requests.ConnectionError) and not isinstance(error.__context__, urllib3.exceptions.ProtocolError):
+        return "could not be reached (no connection to it)"
+    return "could not be reached (its answer could not be read)"  # cut short, undecodable, TLS broken
 
 
 def _shown_text(value: Any, limit: int = 100) -> str:
@@ -407,7 +492,7 @@ def _shown_text(value: Any, limit: int = 100) -> str:
         return ""
     text = " ".join("".join(char if char.isprintable() else " " for char in
                             value.encode("utf-8", "replace").decode("utf-8")).split())
-    return text[:limit].rstrip() + "…" if len(text) > limit else text
+    return text[:limit - 1].rstrip() + "…" if len(text) > limit else text
 
 
 def discover(zone: str, servers: Sequence[tuple[str, int]] | None, dns_timeout: float,

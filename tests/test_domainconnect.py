@@ -486,6 +486,56 @@ def test_a_host_trickling_its_answer_is_cut_at_the_timeout(connect_env, provider
     assert body["Errors"][0]["Code"] == 9 and "did not answer within 1 seconds" in body["Errors"][0]["Message"]
 
 
+@pytest.fixture
+def header_trickler(ca):
+    """An HTTPS host that answers a status line, then one header line every 0.2 s, for ever:
+    every read of the socket gets a byte in time, the headers never end."""
+    import socket
+    import threading
+
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve(conn):
+        try:
+            with context.wrap_socket(conn, server_side=True) as tls:
+                tls.settimeout(5)
+                request = b""
+                while b"\r\n\r\n" not in request:
+                    request += tls.recv(4096)
+                tls.sendall(b"HTTP/1.1 200 OK\r\n")
+                while not stop.wait(0.2):
+                    tls.sendall(b"X-Slow: a\r\n")
+        except OSError:
+            pass  # the client gave up: what the test wants
+
+    def accept():
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield f"127.0.0.1:{listener.getsockname()[1]}"
+    stop.set()
+    listener.close()
+
+
+def test_a_host_trickling_its_headers_is_cut_at_the_timeout(connect_env, provider, dns, header_trickler):
+    app = connected_app({**connect_env, "OCTETH_PROVIDER_TIMEOUT": "1"}, provider, dns)
+    client = Client(app, Accounts(app).user(dns_template="Full")["APIKey"])
+    domain_id = client.create("news.example.com")
+    dns.set_record("_domainconnect.example.com", "TXT", header_trickler)
+    started = time.monotonic()
+    body = client.connect(DomainID=domain_id)
+    assert time.monotonic() - started < 4
+    assert body["Errors"][0]["Code"] == 9 and "did not answer within 1 seconds" in body["Errors"][0]["Message"], body
+
+
 def test_a_host_answering_more_than_a_settings_document_is_refused(client, provider):
     provider.trickle = (200_000_000, 50_000_000.0)  # 200 MB as fast as it goes
     body = client.connect(DomainID=client.create("news.example.com"))
@@ -497,7 +547,7 @@ def test_a_host_answering_more_than_a_settings_document_is_refused(client, provi
     ("Evil\u0000\u202e\n DNS", "Evil DNS"),
     (["a", "b"], "Fake DNS"),  # not text: the next name is used
     (12, "Fake DNS"),
-    ("x" * 10_000, "x" * 100 + "…"),
+    ("x" * 10_000, "x" * 99 + "…"),  # 100 characters with the ellipsis
 ])
 def test_a_providers_name_is_shown_as_text(connect_app, client, visitor, provider, name, shown):
     provider.settings_extra = {"providerDisplayName": name}
