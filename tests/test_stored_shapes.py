@@ -10,6 +10,7 @@ import json
 import pytest
 
 from conftest import Accounts, Api
+from helpers import insert_domain
 from test_web import Visitor, checkboxes, flashes, text
 
 ZONE = "shape.example"
@@ -181,7 +182,7 @@ def test_every_command_answers_a_row_of_an_odd_shape_and_keeps_it(domain_app, dn
                        {key: item for key, item in value.items() if key.startswith("Custom")}, command
 
 
-@pytest.mark.parametrize("flag", ["yes", "true", 1, 0, [True], {"a": 1}])
+@pytest.mark.parametrize("flag", ["yes", "true", 1, 0, 0.0, [True], {"a": 1}])
 def test_a_flag_that_is_not_a_boolean_reads_as_not_verified_until_verify_probes_it(domain_app, dns, flag):
     user = Accounts(domain_app).user()
     api = Api(domain_app, user["APIKey"])
@@ -191,6 +192,8 @@ def test_a_flag_that_is_not_a_boolean_reads_as_not_verified_until_verify_probes_
     _store(domain_app, domain_id, "VerificationMeta", {"DNSRecords": {host: [*record, flag] for host, record in good.items()}})
 
     _, shown = api.get(DomainID=domain_id)
+    # Compared by identity: 0 == False, and get must answer False as the commands read it.
+    assert all(entry[2] is False for entry in _records_of(shown["SenderDomain"]).values())
     assert _records_of(shown["SenderDomain"]) == {host: [*record, False] for host, record in good.items()}
     _, listed = api.dns(DomainID=domain_id)
     assert all(record["IsVerified"] is False for record in listed["DNSRecords"].values())
@@ -203,3 +206,12 @@ def test_a_flag_that_is_not_a_boolean_reads_as_not_verified_until_verify_probes_
     assert set(verified["DNSRecords"]) == set(good)
     assert json.loads(_row(domain_app, domain_id)["VerificationMeta"]) == {
         "DNSRecords": {host: [*record, True] for host, record in good.items()}}
+
+
+def test_a_null_label_is_answered_as_stored(domain_app):
+    # The PHP product may write a label as null: no label, and get/list keep it as they found it.
+    user = Accounts(domain_app).user()
+    options = {"LinkTracking": 1, "OpenTracking": 1, "CustomSubdomain": None, "CustomTrackPrefix": None}
+    domain_id = insert_domain(domain_app, user["UserID"], "null-labels.example", options=options)
+    _, shown = Api(domain_app, user["APIKey"]).get(DomainID=domain_id)
+    assert shown["SenderDomain"]["Options"] == options

@@ -103,9 +103,10 @@ def readable_options(options: Any) -> dict[str, Any]:
     that is not text is no label (the settings' default)."""
     if not isinstance(options, dict):
         return {}
-    if all(isinstance(options[name], str) for name in _LABELS if name in options):
-        return options
-    return {key: value for key, value in options.items() if key not in _LABELS or isinstance(value, str)}
+    if all(isinstance(options[name], (str, type(None))) for name in _LABELS if name in options):
+        return options  # a null label (the PHP product may write one) is no label already
+    return {key: value for key, value in options.items()
+            if key not in _LABELS or isinstance(value, (str, type(None)))}
 
 
 def options_of(row: dict[str, Any]) -> dict[str, Any]:
@@ -118,10 +119,11 @@ def _readable_meta(meta: Any) -> Any:
     if not isinstance(meta, dict):
         return {}
     records = meta.get("DNSRecords", {})
-    if records == []:
+    # _readable_record answers a well-formed entry itself: by identity, not ==, since 0 == False.
+    if records == [] or (isinstance(records, dict)
+                         and all(item is not None and _readable_record(item) is item for item in records.values())):
         return meta
-    readable = _records_in(meta)
-    return meta if readable == records else {**meta, "DNSRecords": readable}
+    return {**meta, "DNSRecords": _records_in(meta)}
 
 
 def as_seed_object(row: dict[str, Any]) -> dict[str, Any]:
