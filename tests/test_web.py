@@ -288,6 +288,7 @@ def test_switches_change_without_regenerating(domain_app, user, visitor):
     {"CustomSubdomain": "mail"},
     {"checkboxes": "", "CustomTrackPrefix": "clicks"},
     {"checkboxes": "Nonsense,UseTrackingSubdomain"},
+    {"CustomSubdomain": "em", "CustomTrackPrefix": "tk"},  # a page from before the list: every box unticked
 ])
 def test_a_settings_post_changes_only_the_fields_it_carries(domain_app, user, visitor, sent):
     api = Api(domain_app, user["APIKey"])
@@ -302,8 +303,11 @@ def test_a_settings_post_changes_only_the_fields_it_carries(domain_app, user, vi
         expected["CustomSubdomain"] = sent["CustomSubdomain"]
     if "CustomTrackPrefix" in sent:
         expected["CustomTrackPrefix"] = sent["CustomTrackPrefix"]
-    if "UseTrackingSubdomain" in sent.get("checkboxes", ""):
+    whole_old_form = "checkboxes" not in sent and {"CustomSubdomain", "CustomTrackPrefix"} <= set(sent)
+    if "UseTrackingSubdomain" in sent.get("checkboxes", "") or whole_old_form:
         expected["TrackPrefixDisabled"] = True  # named and not ticked: off
+    if whole_old_form:
+        expected["LinkTracking"] = expected["OpenTracking"] = 0
     assert after["Options"] == expected
     if expected == before["Options"]:
         assert after["VerificationMeta"] == before["VerificationMeta"]  # the records were not regenerated

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from ..db import Connection
+from ..senderdomains.templates import RECORD_TYPES
 from . import stats
 
 APPROVAL_PENDING = "Approval Pending"
@@ -26,9 +27,8 @@ _COLUMNS = (
 _OPTION_ORDER = ("LinkTracking", "OpenTracking", "UnsubscribeLink", "CustomSubdomain", "CustomTrackPrefix",
                  "TrackPrefixDisabled")
 _LABELS = ("CustomSubdomain", "CustomTrackPrefix")
-# The types verify can check (verify._SUPPORTED, templates.RECORD_TYPES): an entry of another type
-# could be neither verified nor published.
-_RECORD_TYPES = frozenset({"CNAME", "TXT", "MX", "A", "AAAA"})
+# An entry of a type no template makes could be neither verified nor published.
+_RECORD_TYPES = RECORD_TYPES
 
 
 def decode(text: str | None) -> Any:

@@ -45,6 +45,7 @@ import redis
 from publicsuffixlist import PublicSuffixList
 
 from . import hints, spf
+from .templates import RECORD_TYPES
 
 __all__ = [
     "RecordOutcome",
@@ -57,7 +58,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_SUPPORTED = frozenset({"CNAME", "TXT", "MX", "A", "AAAA"})
+_SUPPORTED = RECORD_TYPES  # what a template can make is what a probe can check
 AUTHORITATIVE, RESOLVER = "authoritative", "resolver"
 # Reasons that are definite failures; the others (inconsistent, timeout,
 # servfail) never demote a domain.

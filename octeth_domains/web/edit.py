@@ -36,7 +36,12 @@ def settings_changes(options: Mapping[str, Any], form: Mapping[str, str]) -> dic
     absent, a checkbox the form's ``checkboxes`` does not name (a post missing them would
     otherwise reset every setting and regenerate the records).
     """
-    shown = set(form.get("checkboxes", "").split(","))
+    if "checkboxes" in form:
+        shown = set(form["checkboxes"].split(","))
+    elif all(name in form for name in label_defaults()):
+        shown = set(CHECKBOXES)  # the whole form, from a page served before it named its boxes
+    else:
+        shown = set()
     changes: dict[str, Any] = {name: name in form for name in SWITCHES
                                if name in shown and bool(options.get(name)) != (name in form)}
     for name, default in label_defaults().items():
