@@ -27,14 +27,13 @@ def _proxies(env: Mapping[str, str]) -> int:
     return count
 
 
-_HOST_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\Z")
-
-
 def _trusted_hosts(env: Mapping[str, str]) -> tuple[str, ...] | None:
     """``OCTETH_TRUSTED_HOSTS``: the names a request's ``Host`` may carry (Flask's
     ``TRUSTED_HOSTS``), ASCII (punycode) and lower case; a leading dot admits the name and every
     name under it. None (the default) admits any."""
     import idna
+
+    from .senderdomains.names import is_dns_label
 
     hosts = []
     for part in env.get("OCTETH_TRUSTED_HOSTS", "").split(","):
@@ -55,7 +54,7 @@ def _trusted_hosts(env: Mapping[str, str]) -> tuple[str, ...] | None:
                 name = idna.encode(name, uts46=True).decode("ascii") if not name.isascii() else name
             except (idna.IDNAError, UnicodeError):
                 name = ""
-            if not all(_HOST_LABEL.match(label) for label in name.split(".")) or len(name) > 253:
+            if not all(map(is_dns_label, name.split("."))) or len(name) > 253:
                 raise ConfigError(f"OCTETH_TRUSTED_HOSTS: {part.strip()!r} is not a host name "
                                   "(a name, '.name' for every name under it, or an IPv4 address; no port)")
         hosts.append(suffix + name)

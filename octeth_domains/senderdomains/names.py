@@ -64,7 +64,7 @@ def normalize_domain(text: str) -> str:
     labels = name.split(".")
     if len(name) > 253:
         raise InvalidDomain(text, too_long)
-    if not all(_LABEL.match(label) for label in labels):
+    if not all(map(is_dns_label, labels)):
         raise InvalidDomain(text, "each label is 1-63 letters, digits and inner hyphens, with no empty label")
     if len(labels) < 2:
         raise InvalidDomain(text, "a domain name has at least two labels (example.com)")
@@ -73,6 +73,11 @@ def normalize_domain(text: str) -> str:
     if is_localhost(name):  # "xn--" spellings that decode to it
         raise LocalhostDomain(text)
     return name
+
+
+def is_dns_label(text: str) -> bool:
+    """One label of a host name in its ASCII form: 1-63 lower-case letters, digits and inner hyphens."""
+    return bool(_LABEL.match(text))
 
 
 def is_custom_label(text: str) -> bool:
